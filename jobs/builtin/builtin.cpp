@@ -1,0 +1,50 @@
+#include "jobs/builtin/builtin.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+
+namespace recado::jobs::builtin {
+
+namespace {
+
+nlohmann::json payload_of(const HandlerContext& ctx) {
+  auto doc = nlohmann::json::parse(ctx.job().payload_json, nullptr, false);
+  return doc.is_object() ? doc : nlohmann::json::object();
+}
+
+}  // namespace
+
+void noop(HandlerContext&, Done done) { done(Outcome::complete()); }
+
+void sleep(HandlerContext& ctx, Done done) {
+  const auto payload = payload_of(ctx);
+  const auto ms = payload.value("ms", int64_t{0});
+  if (ms < 0) return done(Outcome::discard("payload.ms must not be negative"));
+  ctx.after(std::chrono::milliseconds{ms}, [done] { done(Outcome::complete()); });
+}
+
+void scripted(HandlerContext& ctx, Done done) {
+  const auto payload = payload_of(ctx);
+  const std::string reason = payload.value("reason", std::string("scripted"));
+  const int succeed_on = payload.value("succeed_on_attempt", 0);
+  if (succeed_on > 0) {
+    if (ctx.job().attempt >= succeed_on) return done(Outcome::complete());
+    return done(Outcome::retry(reason));
+  }
+  const std::string outcome = payload.value("outcome", std::string("complete"));
+  if (outcome == "complete") return done(Outcome::complete());
+  if (outcome == "retry") {
+    std::optional<Timestamp> after;
+    if (payload.contains("retry_after_ms"))
+      after = ctx.clock().now() + std::chrono::milliseconds{payload["retry_after_ms"].get<int64_t>()};
+    return done(Outcome::retry(reason, after));
+  }
+  if (outcome == "snooze")
+    return done(Outcome::snooze(ctx.clock().now() + std::chrono::milliseconds{payload.value("snooze_ms", 1000)}, reason));
+  if (outcome == "discard") return done(Outcome::discard(reason));
+  if (outcome == "throw") throw std::runtime_error(reason);
+  done(Outcome::discard("scripted: unknown outcome '" + outcome + "'"));
+}
+
+}  // namespace recado::jobs::builtin

@@ -1,0 +1,17 @@
+#pragma once
+// Built-in job kinds for operators, tests and benchmarks.
+//   noop      completes at once.
+//   sleep     waits payload.ms milliseconds (on the loop, not blocking), then completes.
+//   scripted  does what its payload says, to exercise every outcome:
+//             {"outcome": "complete"|"retry"|"snooze"|"discard"|"throw",
+//              "reason": "...", "snooze_ms": N, "retry_after_ms": N,
+//              "succeed_on_attempt": N}   (retry until attempt N, then complete)
+#include "src/job_kind.hpp"
+
+namespace recado::jobs::builtin {
+
+void noop(HandlerContext& ctx, Done done);
+void sleep(HandlerContext& ctx, Done done);
+void scripted(HandlerContext& ctx, Done done);
+
+}  // namespace recado::jobs::builtin

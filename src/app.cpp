@@ -1,0 +1,133 @@
+#include "src/app.hpp"
+
+#include <CLI/CLI.hpp>
+#include <pqxx/pqxx>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "src/config.hpp"
+#include "src/db_error.hpp"
+#include "src/local_postgres.hpp"
+#include "src/log.hpp"
+#include "src/migrations.hpp"
+#include "src/server.hpp"
+
+namespace recado {
+
+namespace {
+
+std::string require_db_url(const Config& c) {
+  if (c.database.url.empty())
+    throw ConfigError("database.url is not set (in the config file or RECADO_DATABASE_URL)");
+  return c.database.url;
+}
+
+void require_current_schema(const std::string& url) {
+  pqxx::connection conn(url);
+  const int applied = applied_migration_version(conn);
+  if (applied < latest_migration_version())
+    throw std::runtime_error("the database schema is at version " + std::to_string(applied) +
+                             " and this build needs " + std::to_string(latest_migration_version()) +
+                             ": run `recado migrate` first");
+}
+
+int run_migrate(const Config& config, bool status_only) {
+  pqxx::connection conn(require_db_url(config));
+  if (!status_only) {
+    const int n = migrate(conn);
+    std::cout << (n ? "applied " + std::to_string(n) + " migration(s)" : "schema is up to date")
+              << ", now at version " << latest_migration_version() << "\n";
+    return 0;
+  }
+  for (const auto& m : migration_status(conn))
+    std::cout << m.version << "  " << (m.applied_at.empty() ? "pending" : "applied " + m.applied_at)
+              << "  " << m.name << "\n";
+  return 0;
+}
+
+int run_dev(Config config, const JobKindTable& kinds) {
+  std::string url = config.database.url;
+  std::unique_ptr<LocalPostgres> pg;
+  if (url.empty()) {
+    log::info("starting the private PostgreSQL", {{"data_dir", config.dev.data_dir}});
+    pg = std::make_unique<LocalPostgres>(LocalPostgresOptions{config.dev.data_dir, config.dev.postgres_bin, true, "recado"});
+    url = pg->url();
+  }
+  {
+    pqxx::connection conn(url);
+    migrate(conn);
+  }
+  const int rc = serve(config, {true, true}, url, kinds, [&](int port) {
+    std::cout << "\nrecado dev is running\n"
+              << "  ingress    http://" << config.ingress.host << ":" << port << "  (POST /v1/jobs, GET /healthz, GET /readyz)\n"
+              << "  database   " << mask_url(url) << "\n"
+              << "  try        curl -s -X POST -H 'Authorization: Bearer <ingress.api_token>' \\\n"
+              << "               -d '{\"kind\":\"noop\"}' http://" << config.ingress.host << ":" << port << "/v1/jobs\n"
+              << "             recadoctl queues\n"
+              << "  stop       Ctrl-C\n\n"
+              << std::flush;
+  });
+  if (pg) pg->stop();
+  return rc;
+}
+
+}  // namespace
+
+int recado_main(int argc, char** argv, const JobKindTable& kinds) {
+  CLI::App app{"recado: the job engine behind WhatsApp assistants"};
+  app.require_subcommand(1);
+  std::string config_path;
+  if (const char* env = std::getenv("RECADO_CONFIG")) config_path = env;
+  app.add_option("-c,--config", config_path, "YAML configuration file (default: $RECADO_CONFIG)");
+
+  auto* ingress = app.add_subcommand("ingress", "serve POST /v1/jobs and health checks");
+  auto* worker = app.add_subcommand("worker", "work the configured queues");
+  auto* dev = app.add_subcommand("dev", "ingress and worker in one process, on a private PostgreSQL under ./var");
+  auto* mig = app.add_subcommand("migrate", "apply the database migrations");
+  bool status_only = false;
+  mig->add_flag("--status", status_only, "list migrations and whether each is applied");
+  auto* config_cmd = app.add_subcommand("config", "configuration tools");
+  config_cmd->require_subcommand(1);
+  auto* check = config_cmd->add_subcommand("check", "validate a file and print the effective configuration, secrets masked");
+  std::string check_path;
+  check->add_option("file", check_path, "the YAML file")->required();
+  app.add_subcommand("version", "print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (app.got_subcommand("version")) {
+      std::cout << "recado " << RECADO_VERSION << "\n";
+      return 0;
+    }
+    if (check->parsed()) {
+      Config c = load_config(check_path);
+      std::cout << dump_config(c);
+      return 0;
+    }
+    Config config = load_config(config_path);
+    log::setup(config.log.format, config.log.level, config.log.redact);
+    if (mig->parsed()) return run_migrate(config, status_only);
+    if (dev->parsed()) return run_dev(config, kinds);
+    const std::string url = require_db_url(config);
+    require_current_schema(url);
+    return serve(config, {ingress->parsed(), worker->parsed()}, url, kinds);
+  } catch (const ConfigError& e) {
+    std::cerr << "recado: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const pqxx::failure& e) {
+    std::cerr << "recado: database error: " << e.what() << "\n";
+    return 3;
+  } catch (const std::exception& e) {
+    std::cerr << "recado: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace recado

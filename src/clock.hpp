@@ -1,0 +1,46 @@
+#pragma once
+// The clock seam: business logic and the worker read time only through a Clock, so tests
+// move a FakeClock instead of sleeping.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace recado {
+
+using Timestamp = std::chrono::system_clock::time_point;
+using Duration = std::chrono::microseconds;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Timestamp now() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  Timestamp now() const override { return std::chrono::system_clock::now(); }
+};
+
+// A clock that only moves when told to. Safe to read from any thread.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(Timestamp start = Timestamp{std::chrono::seconds{1767225600}})
+      : micros_(to_micros(start)) {}
+  Timestamp now() const override { return Timestamp{Duration{micros_.load()}}; }
+  void advance(Duration d) { micros_ += d.count(); }
+  void set(Timestamp t) { micros_ = to_micros(t); }
+
+ private:
+  static int64_t to_micros(Timestamp t) {
+    return std::chrono::duration_cast<Duration>(t.time_since_epoch()).count();
+  }
+  std::atomic<int64_t> micros_;
+};
+
+// Microseconds since the Unix epoch: how timestamps cross into SQL.
+inline int64_t epoch_micros(Timestamp t) {
+  return std::chrono::duration_cast<Duration>(t.time_since_epoch()).count();
+}
+inline Timestamp from_epoch_micros(int64_t us) { return Timestamp{Duration{us}}; }
+
+}  // namespace recado

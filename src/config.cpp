@@ -1,0 +1,307 @@
+#include "src/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "src/duration.hpp"
+
+namespace recado {
+
+namespace {
+
+std::string env_name(const std::string& path) {
+  std::string name = "RECADO_";
+  for (char c : path) name += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(c));
+  return name;
+}
+
+std::string where(const std::string& file, const YAML::Mark& mark) {
+  return fmt::format("{}:{}:{}", file.empty() ? "<config>" : file, mark.line + 1, mark.column + 1);
+}
+
+// Converts one scalar; returns an error text (empty when it converted).
+std::string convert(const std::string& text, std::string& out) {
+  out = text;
+  return {};
+}
+std::string convert(const std::string& text, int& out) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return "expected an integer, got '" + text + "'";
+  out = v;
+  return {};
+}
+std::string convert(const std::string& text, std::size_t& out) {
+  unsigned long long v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return "expected a byte count, got '" + text + "'";
+  out = static_cast<std::size_t>(v);
+  return {};
+}
+std::string convert(const std::string& text, bool& out) {
+  if (text == "true" || text == "yes" || text == "on" || text == "1") { out = true; return {}; }
+  if (text == "false" || text == "no" || text == "off" || text == "0") { out = false; return {}; }
+  return "expected true or false, got '" + text + "'";
+}
+std::string convert(const std::string& text, Duration& out) {
+  auto d = parse_duration(text);
+  if (!d) return "expected a duration such as 250ms, 30s, 5m, 2h, got '" + text + "'";
+  out = *d;
+  return {};
+}
+
+// One YAML mapping being read: each key read is marked; finish() rejects the rest.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path, const std::string& file)
+      : node_(std::move(node)), path_(std::move(path)), file_(file) {
+    if (node_ && !node_.IsNull() && !node_.IsMap())
+      throw ConfigError(where(file_, node_.Mark()) + ": '" + path_ + "' must be a mapping");
+  }
+
+  template <typename T>
+  void field(const std::string& key, T& out, std::function<std::string(const T&)> check = {}) {
+    seen_.insert(key);
+    const std::string full = child_path(key);
+    if (const char* env = std::getenv(env_name(full).c_str())) {
+      if (auto err = convert(env, out); !err.empty())
+        throw ConfigError("environment " + env_name(full) + ": " + err);
+      if (check)
+        if (auto err = check(out); !err.empty())
+          throw ConfigError("environment " + env_name(full) + ": " + err);
+      return;
+    }
+    if (!node_ || !node_.IsMap()) return;
+    YAML::Node value = node_[key];
+    if (!value) return;
+    if (!value.IsScalar())
+      throw ConfigError(where(file_, value.Mark()) + ": '" + full + "' must be a single value");
+    if (auto err = convert(value.Scalar(), out); !err.empty())
+      throw ConfigError(where(file_, value.Mark()) + ": '" + full + "': " + err);
+    if (check)
+      if (auto err = check(out); !err.empty())
+        throw ConfigError(where(file_, value.Mark()) + ": '" + full + "': " + err);
+  }
+
+  // `key` holds the secret inline; `key_file` names a file holding it.
+  void secret(const std::string& key, Secret& out) {
+    std::string inline_value, file_path;
+    field(key, inline_value);
+    field(key + "_file", file_path);
+    if (!inline_value.empty()) {
+      const char* env = std::getenv(env_name(child_path(key)).c_str());
+      out = {inline_value, env ? "env " + env_name(child_path(key)) : "config"};
+    } else if (!file_path.empty()) {
+      std::ifstream in(file_path);
+      if (!in) throw ConfigError("'" + child_path(key + "_file") + "': cannot read " + file_path);
+      std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+      out = {value, "file " + file_path};
+    }
+  }
+
+  Section child(const std::string& key) {
+    seen_.insert(key);
+    return Section(node_ && node_.IsMap() ? node_[key] : YAML::Node(), child_path(key), file_);
+  }
+
+  // The keys of a mapping whose keys are names (queues), each a Section.
+  std::vector<std::pair<std::string, Section>> entries(const std::string& key) {
+    seen_.insert(key);
+    std::vector<std::pair<std::string, Section>> out;
+    if (!node_ || !node_.IsMap() || !node_[key]) return out;
+    YAML::Node map = node_[key];
+    if (!map.IsMap())
+      throw ConfigError(where(file_, map.Mark()) + ": '" + child_path(key) + "' must be a mapping");
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const std::string name = it->first.as<std::string>();
+      out.emplace_back(name, Section(it->second, child_path(key) + "." + name, file_));
+    }
+    return out;
+  }
+
+  bool present(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
+
+  void finish() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const std::string key = it->first.as<std::string>();
+      if (!seen_.count(key))
+        throw ConfigError(where(file_, it->first.Mark()) + ": unknown key '" + child_path(key) + "'");
+    }
+  }
+
+ private:
+  std::string child_path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  YAML::Node node_;
+  std::string path_;
+  const std::string& file_;
+  std::set<std::string> seen_;
+};
+
+auto positive = [](const int& v) { return v > 0 ? std::string{} : "must be greater than 0"; };
+auto positive_duration = [](const Duration& d) {
+  return d.count() > 0 ? std::string{} : "must be longer than 0";
+};
+auto one_of(std::vector<std::string> allowed) {
+  return std::function<std::string(const std::string&)>([allowed](const std::string& v) {
+    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return std::string{};
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return "must be one of " + list + ", got '" + v + "'";
+  });
+}
+
+Config read(const YAML::Node& root, const std::string& file) {
+  Config c;
+  c.source = file;
+  Section top(root, "", file);
+
+  Section db = top.child("database");
+  db.field("url", c.database.url);
+  db.field<int>("pool_size", c.database.pool_size, positive);
+  db.finish();
+
+  Section log = top.child("log");
+  log.field<std::string>("format", c.log.format, one_of({"text", "json"}));
+  log.field<std::string>("level", c.log.level, one_of({"trace", "debug", "info", "warn", "error"}));
+  log.field("redact", c.log.redact);
+  log.finish();
+
+  Section in = top.child("ingress");
+  in.field("host", c.ingress.host);
+  in.field<int>("port", c.ingress.port, [](const int& p) {
+    return p >= 0 && p <= 65535 ? std::string{} : "must be a port number (0-65535)";
+  });
+  in.secret("api_token", c.ingress.api_token);
+  in.field("max_body_bytes", c.ingress.max_body_bytes);
+  in.field("max_header_bytes", c.ingress.max_header_bytes);
+  in.field<int>("max_headers", c.ingress.max_headers, positive);
+  in.field<int>("max_connections", c.ingress.max_connections, positive);
+  in.field<Duration>("idle_timeout", c.ingress.idle_timeout, positive_duration);
+  in.field<int>("group_commit_max_batch", c.ingress.group_commit_max_batch, positive);
+  in.finish();
+
+  Section w = top.child("worker");
+  if (w.present("queues")) {
+    c.worker.queues.clear();
+    for (auto& [name, q] : w.entries("queues")) {
+      QueueConfig qc{name, 10};
+      q.field<int>("concurrency", qc.concurrency, positive);
+      q.finish();
+      c.worker.queues.push_back(qc);
+    }
+  } else {
+    for (auto& qc : c.worker.queues) {
+      Section q = w.child("queues").child(qc.name);
+      q.field<int>("concurrency", qc.concurrency, positive);
+    }
+  }
+  w.field<int>("claim_batch", c.worker.claim_batch, positive);
+  w.field<Duration>("poll_interval", c.worker.poll_interval, positive_duration);
+  w.field<Duration>("lease", c.worker.lease, positive_duration);
+  w.field<Duration>("rescue_interval", c.worker.rescue_interval, positive_duration);
+  w.field("shutdown_timeout", c.worker.shutdown_timeout);
+  w.field<Duration>("backoff_base", c.worker.backoff.base, positive_duration);
+  w.field<Duration>("backoff_cap", c.worker.backoff.cap, positive_duration);
+  w.field("completed_retention", c.worker.completed_retention);
+  w.field("discarded_retention", c.worker.discarded_retention);
+  w.field<Duration>("prune_interval", c.worker.prune_interval, positive_duration);
+  w.finish();
+
+  Section dev = top.child("dev");
+  dev.field("data_dir", c.dev.data_dir);
+  dev.field("postgres_bin", c.dev.postgres_bin);
+  dev.finish();
+
+  top.finish();
+  return c;
+}
+
+YAML::Node load_yaml(const std::string& text, const std::string& name) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (root && !root.IsNull() && !root.IsMap())
+      throw ConfigError(where(name, root.Mark()) + ": the top level must be a mapping");
+    return root;
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(where(name, e.mark) + ": " + e.msg);
+  }
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const std::string& name) {
+  return read(load_yaml(yaml_text, name), name);
+}
+
+Config load_config(const std::string& path) {
+  if (path.empty()) return read(YAML::Node(), "");
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open the configuration file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+std::string mask_url(const std::string& url) {
+  // postgresql://user:password@host/db and key=value forms
+  std::string out = url;
+  const auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    const auto at = out.find('@', scheme + 3);
+    const auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      out.replace(colon + 1, at - colon - 1, "***");
+  }
+  const auto pw = out.find("password=");
+  if (pw != std::string::npos) {
+    auto end = out.find_first_of(" &", pw);
+    out.replace(pw + 9, (end == std::string::npos ? out.size() : end) - pw - 9, "***");
+  }
+  return out;
+}
+
+std::string dump_config(const Config& c) {
+  auto masked = [](const Secret& s) {
+    return s.empty() ? std::string("\"\"  # not set") : "\"***\"  # from " + s.origin;
+  };
+  std::string out;
+  out += fmt::format("# effective configuration ({})\n", c.source.empty() ? "defaults and environment" : c.source);
+  out += fmt::format("database:\n  url: \"{}\"\n  pool_size: {}\n", mask_url(c.database.url), c.database.pool_size);
+  out += fmt::format("log:\n  format: {}\n  level: {}\n  redact: {}\n", c.log.format, c.log.level, c.log.redact);
+  out += fmt::format(
+      "ingress:\n  host: \"{}\"\n  port: {}\n  api_token: {}\n  max_body_bytes: {}\n  max_header_bytes: {}\n"
+      "  max_headers: {}\n  max_connections: {}\n  idle_timeout: {}\n  group_commit_max_batch: {}\n",
+      c.ingress.host, c.ingress.port, masked(c.ingress.api_token), c.ingress.max_body_bytes,
+      c.ingress.max_header_bytes, c.ingress.max_headers, c.ingress.max_connections,
+      format_duration(c.ingress.idle_timeout), c.ingress.group_commit_max_batch);
+  out += "worker:\n  queues:\n";
+  for (const auto& q : c.worker.queues) out += fmt::format("    {}:\n      concurrency: {}\n", q.name, q.concurrency);
+  const WorkerConfig& w = c.worker;
+  out += fmt::format(
+      "  claim_batch: {}\n  poll_interval: {}\n  lease: {}\n  rescue_interval: {}\n  shutdown_timeout: {}\n"
+      "  backoff_base: {}\n  backoff_cap: {}\n  completed_retention: {}\n  discarded_retention: {}\n"
+      "  prune_interval: {}\n",
+      w.claim_batch, format_duration(w.poll_interval), format_duration(w.lease),
+      format_duration(w.rescue_interval), format_duration(w.shutdown_timeout),
+      format_duration(w.backoff.base), format_duration(w.backoff.cap),
+      format_duration(w.completed_retention), format_duration(w.discarded_retention),
+      format_duration(w.prune_interval));
+  out += fmt::format("dev:\n  data_dir: \"{}\"\n  postgres_bin: \"{}\"\n", c.dev.data_dir, c.dev.postgres_bin);
+  return out;
+}
+
+}  // namespace recado

@@ -1,0 +1,93 @@
+#pragma once
+// recado's configuration: plain structs with their defaults, read once at start-up from a
+// YAML file, then overridden key by key from the environment (RECADO_ + the key's path in
+// upper case, e.g. RECADO_DATABASE_URL, RECADO_WORKER_QUEUES_DEFAULT_CONCURRENCY).
+// Unknown keys and bad values throw ConfigError naming the file, line and column (or the
+// environment variable).
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "src/backoff.hpp"
+#include "src/clock.hpp"
+
+namespace recado {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A secret's value, and where it came from (never the value itself) for `config check`.
+struct Secret {
+  std::string value;
+  std::string origin;  // "file /run/secrets/x", "env RECADO_...", "config", or "" when unset
+  bool empty() const { return value.empty(); }
+};
+
+struct DatabaseConfig {
+  std::string url;     // libpq URL; empty: `recado dev` starts its own PostgreSQL
+  int pool_size = 4;   // database threads (connections) per process
+};
+
+struct LogConfig {
+  std::string format = "text";  // text | json
+  std::string level = "info";   // trace | debug | info | warn | error
+  bool redact = true;           // phone numbers and message text masked in logs
+};
+
+struct IngressConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  Secret api_token;  // bearer token for POST /v1/jobs; empty refuses every job request
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  int max_headers = 64;
+  int max_connections = 4096;
+  Duration idle_timeout = std::chrono::seconds{30};
+  int group_commit_max_batch = 1000;  // jobs per INSERT transaction
+};
+
+struct QueueConfig {
+  std::string name;
+  int concurrency = 10;  // jobs of this queue in flight per worker process
+};
+
+struct WorkerConfig {
+  std::vector<QueueConfig> queues{{"default", 10}};
+  int claim_batch = 100;  // most jobs one claim statement takes
+  Duration poll_interval = std::chrono::seconds{1};
+  Duration lease = std::chrono::seconds{30};       // renewed every lease/3 while a job runs
+  Duration rescue_interval = std::chrono::seconds{5};
+  Duration shutdown_timeout = std::chrono::seconds{10};
+  BackoffPolicy backoff;
+  Duration completed_retention = std::chrono::hours{24};
+  Duration discarded_retention = std::chrono::hours{24 * 7};
+  Duration prune_interval = std::chrono::minutes{1};
+};
+
+struct DevConfig {
+  std::string data_dir = "var/pg";  // where `recado dev` keeps its PostgreSQL
+  std::string postgres_bin = "/usr/lib/postgresql/15/bin";
+};
+
+struct Config {
+  DatabaseConfig database;
+  LogConfig log;
+  IngressConfig ingress;
+  WorkerConfig worker;
+  DevConfig dev;
+  std::string source;  // the file it was read from, or "" for defaults + environment
+};
+
+// Reads `path` (empty: no file), then the environment. Throws ConfigError.
+Config load_config(const std::string& path);
+// Reads YAML text as if it were the file `name`; for tests.
+Config parse_config(const std::string& yaml_text, const std::string& name);
+// The effective configuration as YAML, secrets masked.
+std::string dump_config(const Config& config);
+// A libpq URL with its password replaced by "***".
+std::string mask_url(const std::string& url);
+
+}  // namespace recado

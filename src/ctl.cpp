@@ -1,0 +1,216 @@
+// recadoctl: the operator's view of the queues. Tables for people, --json for scripts.
+// Exit codes: 0 done, 1 refused or not found, 2 bad usage or configuration, 3 database
+// unreachable or failing.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "src/app.hpp"
+#include "src/config.hpp"
+#include "src/job_request.hpp"
+#include "src/job_store.hpp"
+#include "src/local_postgres.hpp"
+#include "src/queue_admin.hpp"
+#include "src/table.hpp"
+
+namespace recado {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string cell(const json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string s;
+    for (const auto& e : v) s += (s.empty() ? "" : ",") + cell(e);
+    return s;
+  }
+  return v.dump();
+}
+
+void table(const json& rows, const std::vector<std::string>& columns) {
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& row : rows) {
+    std::vector<std::string> line;
+    for (const auto& c : columns) line.push_back(cell(row.value(c, json())));
+    cells.push_back(std::move(line));
+  }
+  print_table(std::cout, columns, cells);
+}
+
+// Where recadoctl finds the database: --database-url, then the configuration (file and
+// RECADO_DATABASE_URL), then a `recado dev` cluster under dev.data_dir.
+std::string resolve_url(const std::string& flag, const Config& config) {
+  if (!flag.empty()) return flag;
+  if (!config.database.url.empty()) return config.database.url;
+  const auto dir = std::filesystem::absolute(config.dev.data_dir).lexically_normal().string();
+  if (std::filesystem::exists(dir + "/PG_VERSION"))
+    return "postgresql:///recado?host=" + dir + "&user=postgres";
+  throw ConfigError("no database: pass --database-url, set RECADO_DATABASE_URL, or start `recado dev` here");
+}
+
+}  // namespace
+
+int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
+  CLI::App app{"recadoctl: see and steer recado's queues"};
+  app.require_subcommand(1);
+  std::string config_path, url_flag;
+  if (const char* env = std::getenv("RECADO_CONFIG")) config_path = env;
+  bool as_json = false;
+  app.add_option("-c,--config", config_path, "YAML configuration file (default: $RECADO_CONFIG)");
+  app.add_option("--database-url", url_flag, "PostgreSQL URL (default: database.url from the configuration)");
+  app.add_flag("--json", as_json, "print JSON for scripts instead of tables");
+
+  auto* queues = app.add_subcommand("queues", "jobs per queue and state, oldest waiting job, paused flag");
+
+  auto* jobs = app.add_subcommand("jobs", "list, show, retry and cancel jobs");
+  jobs->require_subcommand(1);
+  auto* list = jobs->add_subcommand("list", "the newest jobs, filtered");
+  queue_admin::JobFilter filter;
+  std::string list_queue, list_state;
+  list->add_option("--queue", list_queue, "only this queue");
+  list->add_option("--state", list_state, "available, scheduled, running, retryable, completed, discarded or cancelled")
+      ->check(CLI::IsMember({"available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"}));
+  list->add_option("--limit", filter.limit, "at most this many (default 50)")->check(CLI::Range(1, 100000));
+  auto* show = jobs->add_subcommand("show", "one job: payload, attempts, errors");
+  int64_t job_id = 0;
+  show->add_option("id", job_id, "job id")->required();
+  auto* retry = jobs->add_subcommand("retry", "run a job again now; --discarded for all discarded jobs");
+  int64_t retry_id = 0;
+  bool retry_discarded = false;
+  std::string retry_queue;
+  auto* retry_id_opt = retry->add_option("id", retry_id, "job id");
+  auto* retry_all = retry->add_flag("--discarded", retry_discarded, "every discarded job (of --queue)");
+  retry->add_option("--queue", retry_queue, "with --discarded: only this queue")->needs(retry_all);
+  retry_id_opt->excludes(retry_all);
+  auto* cancel = jobs->add_subcommand("cancel", "cancel a job that has not started");
+  int64_t cancel_id = 0;
+  cancel->add_option("id", cancel_id, "job id")->required();
+
+  auto* queue = app.add_subcommand("queue", "pause or resume a queue");
+  queue->require_subcommand(1);
+  std::string queue_name;
+  auto* pause = queue->add_subcommand("pause", "stop workers claiming from a queue");
+  pause->add_option("queue", queue_name, "queue name")->required();
+  auto* resume = queue->add_subcommand("resume", "let workers claim from a queue again");
+  resume->add_option("queue", queue_name, "queue name")->required();
+
+  auto* enqueue = app.add_subcommand("enqueue", "add a job");
+  std::string kind, eq_queue = "default", payload = "{}", run_at, run_in, dedup, sequence;
+  int priority = 0, max_attempts = 0;
+  enqueue->add_option("kind", kind, "job kind")->required();
+  enqueue->add_option("--queue", eq_queue, "queue (default: default)");
+  enqueue->add_option("--payload", payload, "JSON object (default {})");
+  enqueue->add_option("--run-at", run_at, "RFC 3339 time to run at");
+  enqueue->add_option("--run-in", run_in, "delay such as 30s or 5m");
+  enqueue->add_option("--dedup-key", dedup, "no second live job with this key");
+  enqueue->add_option("--sequence-key", sequence, "jobs with this key run one at a time, in order");
+  enqueue->add_option("--priority", priority, "lower runs first (default 0)");
+  enqueue->add_option("--max-attempts", max_attempts, "attempts before discarding (default 25)");
+
+  auto* workers = app.add_subcommand("workers", "live workers and their heartbeats");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    const Config config = load_config(config_path);
+    const std::string url = resolve_url(url_flag, config);
+    pqxx::connection conn(url);
+    auto print = [&](const json& value, const std::vector<std::string>& columns) {
+      if (as_json) {
+        std::cout << value.dump(2) << "\n";
+      } else {
+        table(value.is_array() ? value : json::array({value}), columns);
+      }
+    };
+
+    if (queues->parsed()) {
+      print(queue_admin::queues(conn), {"queue", "paused", "available", "scheduled", "running", "retryable",
+                                        "completed", "discarded", "cancelled", "oldest_available_age_s"});
+    } else if (list->parsed()) {
+      if (!list_queue.empty()) filter.queue = list_queue;
+      if (!list_state.empty()) filter.state = list_state;
+      print(queue_admin::list_jobs(conn, filter),
+            {"id", "queue", "kind", "state", "attempt", "max_attempts", "run_at", "last_error"});
+    } else if (show->parsed()) {
+      auto job = queue_admin::show_job(conn, job_id);
+      if (!job) throw queue_admin::Refused("no job with id " + std::to_string(job_id));
+      if (as_json) {
+        std::cout << job->dump(2) << "\n";
+      } else {
+        for (const char* k : {"id", "queue", "kind", "state", "scheduled", "attempt", "max_attempts",
+                              "priority", "run_at", "created_at", "attempted_at", "finished_at",
+                              "dedup_key", "sequence_key", "lease_owner", "lease_until"})
+          std::cout << fmt::format("{:<14}{}\n", k, cell((*job)[k]));
+        std::cout << fmt::format("{:<14}{}\n", "payload", (*job)["payload"].dump());
+        std::cout << "errors\n";
+        for (const auto& e : (*job)["errors"])
+          std::cout << fmt::format("  attempt {}  {}  {}\n", cell(e["attempt"]), cell(e["at"]), cell(e["error"]));
+      }
+    } else if (retry->parsed()) {
+      if (retry_discarded) {
+        const int n = queue_admin::retry_discarded(
+            conn, retry_queue.empty() ? std::nullopt : std::optional<std::string>(retry_queue));
+        if (as_json) {
+          std::cout << json{{"requeued", n}}.dump(2) << "\n";
+        } else {
+          std::cout << "requeued " << n << " discarded job(s)\n";
+        }
+      } else {
+        if (!*retry_id_opt) throw CLI::ValidationError("jobs retry", "give a job id or --discarded");
+        print(queue_admin::retry_job(conn, retry_id), {"id", "action"});
+      }
+    } else if (cancel->parsed()) {
+      print(queue_admin::cancel_job(conn, cancel_id), {"id", "action"});
+    } else if (pause->parsed() || resume->parsed()) {
+      queue_admin::set_paused(conn, queue_name, pause->parsed());
+      print(json{{"queue", queue_name}, {"paused", pause->parsed()}}, {"queue", "paused"});
+    } else if (enqueue->parsed()) {
+      json body = {{"kind", kind}, {"queue", eq_queue}, {"priority", priority}};
+      body["payload"] = json::parse(payload, nullptr, false);
+      if (body["payload"].is_discarded()) throw CLI::ValidationError("--payload", "not valid JSON");
+      if (!run_at.empty()) body["run_at"] = run_at;
+      if (!run_in.empty()) body["run_in"] = run_in;
+      if (!dedup.empty()) body["dedup_key"] = dedup;
+      if (!sequence.empty()) body["sequence_key"] = sequence;
+      if (max_attempts) body["max_attempts"] = max_attempts;
+      std::set<std::string> names;
+      for (const JobKind& k : kinds) names.insert(std::string(k.name));
+      auto parsed = parse_job_request(body.dump(), names, std::chrono::system_clock::now());
+      if (auto* err = std::get_if<JobRequestError>(&parsed)) throw CLI::ValidationError("enqueue", err->reason);
+      auto r = job_store::enqueue(conn, {std::get<NewJob>(parsed)});
+      print(json{{"id", r[0].id}, {"duplicate", !r[0].inserted}}, {"id", "duplicate"});
+    } else if (workers->parsed()) {
+      print(queue_admin::workers(conn), {"id", "queues", "running", "started_at", "heartbeat_at", "heartbeat_age_s"});
+    }
+    return 0;
+  } catch (const queue_admin::Refused& e) {
+    std::cerr << "recadoctl: " << e.what() << "\n";
+    return 1;
+  } catch (const CLI::Error& e) {
+    std::cerr << "recadoctl: " << e.what() << "\n";
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "recadoctl: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const pqxx::failure& e) {
+    std::cerr << "recadoctl: database error: " << e.what();
+    return 3;
+  } catch (const std::exception& e) {
+    std::cerr << "recadoctl: " << e.what() << "\n";
+    return 3;
+  }
+}
+
+}  // namespace recado

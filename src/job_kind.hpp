@@ -1,0 +1,35 @@
+#pragma once
+// The contract between the worker and the business logic in jobs/: a job kind is a name and
+// a handler. A handler gets a context (the job, the clock, a way to wait without blocking)
+// and reports exactly one Outcome through `done`, now or later. It must not block, sleep,
+// open sockets or read the wall clock; what it needs from outside comes through the context.
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "src/clock.hpp"
+#include "src/job.hpp"
+
+namespace recado {
+
+class HandlerContext {
+ public:
+  virtual ~HandlerContext() = default;
+  virtual const Job& job() const = 0;
+  virtual const Clock& clock() const = 0;
+  // Calls `then` on the worker's loop after `delay`, unless the job was given up
+  // (shutdown deadline) by then. An exception thrown by `then` is a retry.
+  virtual void after(Duration delay, std::function<void()> then) = 0;
+};
+
+using Done = std::function<void(Outcome)>;
+
+struct JobKind {
+  std::string_view name;
+  std::function<void(HandlerContext&, Done)> run;
+};
+
+// The one table of job kinds a worker can run; built by jobs/registry.cpp.
+using JobKindTable = std::vector<JobKind>;
+
+}  // namespace recado

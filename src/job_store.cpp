@@ -1,0 +1,334 @@
+#include "src/job_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+#include <set>
+
+namespace recado::job_store {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kFinishedColumns =
+    "id, queue, kind, payload, priority, run_at, state, attempt, max_attempts, errors, "
+    "dedup_key, sequence_key, created_at, attempted_at";
+
+// Moves running jobs leased to $2 with ids in $1 to jobs_finished as `state`.
+std::string move_finished_sql(const char* state) {
+  return std::string(R"SQL(
+    WITH gone AS (
+      DELETE FROM recado.jobs
+      WHERE id = ANY($1::bigint[]) AND state = 'running' AND lease_owner = $2
+      RETURNING *
+    )
+    INSERT INTO recado.jobs_finished ()SQL") + kFinishedColumns + R"SQL()
+    SELECT id, queue, kind, payload, priority, run_at, ')SQL" + state + R"SQL(', attempt,
+           max_attempts, errors, dedup_key, sequence_key, created_at, attempted_at
+    FROM gone
+  )SQL";
+}
+
+std::string id_array(const std::vector<int64_t>& ids) {
+  std::string out = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
+
+std::vector<std::pair<size_t, int64_t>> insert_batch(pqxx::work& tx, const std::vector<NewJob>& jobs,
+                                                     const std::vector<size_t>& which) {
+  json input = json::array();
+  for (size_t i : which) {
+    const NewJob& j = jobs[i];
+    json row = {{"ord", i}, {"queue", j.queue}, {"kind", j.kind}, {"priority", j.priority}};
+    row["payload"] = json::parse(j.payload_json);
+    if (j.run_at) row["run_at_us"] = epoch_micros(*j.run_at);
+    if (j.dedup_key) row["dedup_key"] = *j.dedup_key;
+    if (j.sequence_key) row["sequence_key"] = *j.sequence_key;
+    if (j.max_attempts > 0) row["max_attempts"] = j.max_attempts;
+    input.push_back(std::move(row));
+  }
+  auto rows = tx.exec_params(R"SQL(
+    WITH input AS MATERIALIZED (
+      SELECT nextval('recado.jobs_id_seq') AS id, t.*
+      FROM jsonb_to_recordset($1::jsonb) AS t(ord bigint, queue text, kind text, payload jsonb,
+        priority smallint, run_at_us bigint, dedup_key text, sequence_key text, max_attempts integer)
+    ), inserted AS (
+      INSERT INTO recado.jobs (id, queue, kind, payload, priority, run_at, dedup_key,
+                               sequence_key, max_attempts)
+      SELECT id, queue, kind, coalesce(payload, '{}'), coalesce(priority, 0),
+             CASE WHEN run_at_us IS NULL THEN now()
+                  ELSE 'epoch'::timestamptz + run_at_us * interval '1 microsecond' END,
+             dedup_key, sequence_key, coalesce(max_attempts, 25)
+      FROM input ORDER BY ord
+      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+      RETURNING id
+    )
+    SELECT input.ord, inserted.id FROM input LEFT JOIN inserted USING (id) ORDER BY input.ord
+  )SQL",
+                             input.dump());
+  std::vector<std::pair<size_t, int64_t>> out;
+  for (const auto& r : rows)
+    out.emplace_back(r[0].as<size_t>(), r[1].is_null() ? 0 : r[1].as<int64_t>());
+  return out;
+}
+
+}  // namespace
+
+std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<NewJob>& jobs) {
+  std::vector<EnqueueResult> results(jobs.size());
+  if (jobs.empty()) return results;
+  pqxx::work tx(conn);
+  std::vector<size_t> pending(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) pending[i] = i;
+  // A job refused for its dedup key takes the live job's id. If that job finished between
+  // the insert and the look-up, the key is free again: insert once more.
+  for (int round = 0; round < 5 && !pending.empty(); ++round) {
+    std::vector<size_t> refused;
+    for (auto [ord, id] : insert_batch(tx, jobs, pending)) {
+      if (id) {
+        results[ord] = {id, true};
+      } else {
+        refused.push_back(ord);
+      }
+    }
+    if (refused.empty()) break;
+    json keys = json::array();
+    for (size_t ord : refused) keys.push_back(*jobs[ord].dedup_key);
+    std::map<std::string, int64_t> live;
+    for (const auto& r : tx.exec_params(
+             "SELECT dedup_key, id FROM recado.jobs WHERE dedup_key IN "
+             "(SELECT jsonb_array_elements_text($1::jsonb))",
+             keys.dump()))
+      live[r[0].as<std::string>()] = r[1].as<int64_t>();
+    pending.clear();
+    for (size_t ord : refused) {
+      auto it = live.find(*jobs[ord].dedup_key);
+      if (it != live.end()) {
+        results[ord] = {it->second, false};
+      } else {
+        pending.push_back(ord);
+      }
+    }
+  }
+  std::set<std::string> queues;
+  for (const NewJob& j : jobs) queues.insert(j.queue);
+  for (const std::string& q : queues)
+    tx.exec_params("SELECT pg_notify($1, $2)", kNotifyChannel, q);
+  tx.commit();
+  return results;
+}
+
+std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int limit,
+                       const std::string& worker_id, Duration lease) {
+  pqxx::work tx(conn);
+  auto rows = tx.exec_params(R"SQL(
+    WITH ready AS (
+      SELECT j.id FROM recado.jobs j
+      WHERE j.queue = $1 AND j.state IN ('available', 'retryable') AND j.run_at <= now()
+        AND NOT EXISTS (SELECT 1 FROM recado.queues q WHERE q.name = $1 AND q.paused)
+        AND (j.sequence_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM recado.jobs o
+          WHERE o.sequence_key = j.sequence_key AND o.id <> j.id
+            AND (o.id < j.id OR o.state = 'running')))
+      ORDER BY j.priority, j.run_at, j.id
+      LIMIT $2
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE recado.jobs j
+    SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
+        lease_owner = $3, lease_until = now() + $4 * interval '1 microsecond'
+    FROM ready WHERE j.id = ready.id
+    RETURNING j.id, j.queue, j.kind, j.payload::text, j.priority, j.attempt, j.max_attempts,
+              j.sequence_key, (extract(epoch FROM j.run_at) * 1000000)::bigint,
+              (extract(epoch FROM j.created_at) * 1000000)::bigint
+  )SQL",
+                             queue, limit, worker_id, static_cast<int64_t>(lease.count()));
+  tx.commit();
+  std::vector<Job> jobs;
+  jobs.reserve(rows.size());
+  for (const auto& r : rows) {
+    Job j;
+    j.id = r[0].as<int64_t>();
+    j.queue = r[1].as<std::string>();
+    j.kind = r[2].as<std::string>();
+    j.payload_json = r[3].as<std::string>();
+    j.priority = r[4].as<int>();
+    j.attempt = r[5].as<int>();
+    j.max_attempts = r[6].as<int>();
+    if (!r[7].is_null()) j.sequence_key = r[7].as<std::string>();
+    j.run_at = from_epoch_micros(r[8].as<int64_t>());
+    j.created_at = from_epoch_micros(r[9].as<int64_t>());
+    jobs.push_back(std::move(j));
+  }
+  // Oldest first within the batch, as the index ordered them.
+  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+    return std::tie(a.priority, a.run_at, a.id) < std::tie(b.priority, b.run_at, b.id);
+  });
+  return jobs;
+}
+
+FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdicts,
+                    const std::string& worker_id) {
+  std::vector<int64_t> completed;
+  json retried = json::array(), snoozed = json::array(), discarded = json::array();
+  for (const JobFinish& v : verdicts) {
+    switch (v.action) {
+      case JobFinish::Action::complete:
+        completed.push_back(v.id);
+        break;
+      case JobFinish::Action::retry:
+        retried.push_back({{"id", v.id}, {"run_at_us", epoch_micros(v.run_at)}, {"error", v.error}});
+        break;
+      case JobFinish::Action::snooze:
+        snoozed.push_back({{"id", v.id}, {"run_at_us", epoch_micros(v.run_at)}});
+        break;
+      case JobFinish::Action::discard:
+        discarded.push_back({{"id", v.id}, {"error", v.error}});
+        break;
+    }
+  }
+  FinishCounts counts;
+  pqxx::work tx(conn);
+  if (!completed.empty()) {
+    counts.completed = tx.exec_params(move_finished_sql("completed"), id_array(completed), worker_id).affected_rows();
+  }
+  if (!retried.empty()) {
+    counts.retried = tx.exec_params(R"SQL(
+      UPDATE recado.jobs j
+      SET state = 'retryable', lease_owner = NULL, lease_until = NULL,
+          run_at = 'epoch'::timestamptz + r.run_at_us * interval '1 microsecond',
+          errors = recado.push_error(j.errors, j.attempt, r.error)
+      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, run_at_us bigint, error text)
+      WHERE j.id = r.id AND j.state = 'running' AND j.lease_owner = $2
+    )SQL", retried.dump(), worker_id).affected_rows();
+  }
+  if (!snoozed.empty()) {
+    counts.snoozed = tx.exec_params(R"SQL(
+      UPDATE recado.jobs j
+      SET state = 'available', lease_owner = NULL, lease_until = NULL, attempt = j.attempt - 1,
+          run_at = 'epoch'::timestamptz + r.run_at_us * interval '1 microsecond'
+      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, run_at_us bigint)
+      WHERE j.id = r.id AND j.state = 'running' AND j.lease_owner = $2
+    )SQL", snoozed.dump(), worker_id).affected_rows();
+  }
+  if (!discarded.empty()) {
+    counts.discarded = tx.exec_params(std::string(R"SQL(
+      WITH verdict AS (
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, error text)
+      ), gone AS (
+        DELETE FROM recado.jobs j USING verdict
+        WHERE j.id = verdict.id AND j.state = 'running' AND j.lease_owner = $2
+        RETURNING j.*, verdict.error AS verdict_error
+      )
+      INSERT INTO recado.jobs_finished ()SQL") + kFinishedColumns + R"SQL()
+      SELECT id, queue, kind, payload, priority, run_at, 'discarded', attempt, max_attempts,
+             recado.push_error(errors, attempt, verdict_error), dedup_key, sequence_key,
+             created_at, attempted_at
+      FROM gone
+    )SQL", discarded.dump(), worker_id).affected_rows();
+  }
+  tx.commit();
+  return counts;
+}
+
+void heartbeat(pqxx::connection& conn, const std::string& worker_id, const std::string& host,
+               int pid, const std::vector<std::string>& queues, Duration lease) {
+  json names = queues;
+  pqxx::work tx(conn);
+  tx.exec_params(R"SQL(
+    INSERT INTO recado.workers (id, host, pid, queues)
+    SELECT $1, $2, $3, array(SELECT jsonb_array_elements_text($4::jsonb))
+    ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
+  )SQL", worker_id, host, pid, names.dump());
+  tx.exec_params(
+      "UPDATE recado.jobs SET lease_until = now() + $2 * interval '1 microsecond' "
+      "WHERE lease_owner = $1 AND state = 'running'",
+      worker_id, static_cast<int64_t>(lease.count()));
+  tx.commit();
+}
+
+void unregister_worker(pqxx::connection& conn, const std::string& worker_id) {
+  pqxx::work tx(conn);
+  tx.exec_params("DELETE FROM recado.workers WHERE id = $1", worker_id);
+  tx.commit();
+}
+
+int rescue_expired(pqxx::connection& conn, int limit) {
+  pqxx::work tx(conn);
+  auto r = tx.exec_params(std::string(R"SQL(
+    WITH expired AS (
+      SELECT id FROM recado.jobs
+      WHERE state = 'running' AND lease_until < now()
+      ORDER BY lease_until LIMIT $1
+      FOR UPDATE SKIP LOCKED
+    ), retried AS (
+      UPDATE recado.jobs j
+      SET state = 'retryable', run_at = now(), lease_owner = NULL, lease_until = NULL,
+          errors = recado.push_error(j.errors, j.attempt,
+                     'lease expired: worker ' || j.lease_owner || ' stopped renewing it')
+      FROM expired WHERE j.id = expired.id AND j.attempt < j.max_attempts
+      RETURNING j.id
+    ), gone AS (
+      DELETE FROM recado.jobs j USING expired
+      WHERE j.id = expired.id AND j.attempt >= j.max_attempts
+      RETURNING j.*
+    ), discarded AS (
+      INSERT INTO recado.jobs_finished ()SQL") + kFinishedColumns + R"SQL()
+      SELECT id, queue, kind, payload, priority, run_at, 'discarded', attempt, max_attempts,
+             recado.push_error(errors, attempt, 'lease expired: worker ' || lease_owner ||
+                               ' stopped renewing it; no attempts left'),
+             dedup_key, sequence_key, created_at, attempted_at
+      FROM gone
+      RETURNING id
+    )
+    SELECT (SELECT count(*) FROM retried) + (SELECT count(*) FROM discarded)
+  )SQL", limit);
+  tx.commit();
+  return r[0][0].as<int>();
+}
+
+int hand_back(pqxx::connection& conn, const std::vector<int64_t>& ids,
+              const std::string& worker_id) {
+  if (ids.empty()) return 0;
+  pqxx::work tx(conn);
+  auto r = tx.exec_params(R"SQL(
+    UPDATE recado.jobs
+    SET state = 'available', attempt = attempt - 1, run_at = now(),
+        lease_owner = NULL, lease_until = NULL
+    WHERE id = ANY($1::bigint[]) AND state = 'running' AND lease_owner = $2
+  )SQL", id_array(ids), worker_id);
+  tx.commit();
+  return static_cast<int>(r.affected_rows());
+}
+
+PruneCounts prune(pqxx::connection& conn, Duration completed_retention,
+                  Duration discarded_retention, Duration worker_silence, int limit) {
+  PruneCounts counts;
+  pqxx::work tx(conn);
+  counts.jobs = static_cast<int>(tx.exec_params(R"SQL(
+    DELETE FROM recado.jobs_finished WHERE id IN (
+      (SELECT id FROM recado.jobs_finished
+       WHERE state = 'completed' AND finished_at < now() - $1 * interval '1 microsecond'
+       LIMIT $3)
+      UNION ALL
+      (SELECT id FROM recado.jobs_finished
+       WHERE state IN ('discarded', 'cancelled')
+         AND finished_at < now() - $2 * interval '1 microsecond'
+       LIMIT $3))
+  )SQL", static_cast<int64_t>(completed_retention.count()),
+      static_cast<int64_t>(discarded_retention.count()), limit).affected_rows());
+  counts.workers = static_cast<int>(tx.exec_params(
+      "DELETE FROM recado.workers WHERE heartbeat_at < now() - $1 * interval '1 microsecond'",
+      static_cast<int64_t>(worker_silence.count())).affected_rows());
+  tx.commit();
+  return counts;
+}
+
+}  // namespace recado::job_store

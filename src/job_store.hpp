@@ -1,0 +1,75 @@
+#pragma once
+// The queue's hot path in SQL: enqueue, claim, finish, leases, rescue and pruning.
+// Every function is blocking and runs its own transaction on the connection it is given;
+// call them from a database thread (DbPool) or a CLI, never from an event loop.
+// Errors surface as libpqxx exceptions; callers translate them (db_error.hpp).
+#include <pqxx/pqxx>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "src/clock.hpp"
+#include "src/job.hpp"
+
+namespace recado {
+
+struct EnqueueResult {
+  int64_t id = 0;
+  bool inserted = false;  // false: a live job already held the dedup key; id is that job
+};
+
+// A worker's verdict on one job, ready to be written.
+struct JobFinish {
+  enum class Action { complete, retry, snooze, discard };
+  int64_t id = 0;
+  Action action = Action::complete;
+  Timestamp run_at;   // retry, snooze
+  std::string error;  // retry, discard
+};
+
+struct FinishCounts {
+  int completed = 0, retried = 0, snoozed = 0, discarded = 0;
+  int total() const { return completed + retried + snoozed + discarded; }
+};
+
+struct PruneCounts {
+  int jobs = 0, workers = 0;
+};
+
+namespace job_store {
+
+// Inserts the jobs in one transaction (one NOTIFY per queue); results in input order.
+std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<NewJob>& jobs);
+
+// Takes up to `limit` ready jobs of `queue` (FOR UPDATE SKIP LOCKED), marks them running
+// under `worker_id` with a lease of `lease`. Honours pause and sequence keys.
+std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int limit,
+                       const std::string& worker_id, Duration lease);
+
+// Writes every verdict in one transaction. Jobs no longer leased to `worker_id` (rescued
+// meanwhile) are left alone and not counted.
+FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdicts,
+                    const std::string& worker_id);
+
+// Registers or refreshes the worker's heartbeat row and extends the leases it holds.
+void heartbeat(pqxx::connection& conn, const std::string& worker_id, const std::string& host,
+               int pid, const std::vector<std::string>& queues, Duration lease);
+void unregister_worker(pqxx::connection& conn, const std::string& worker_id);
+
+// Returns jobs whose lease expired to the queue (the attempt counts; past max_attempts they
+// are discarded). Returns how many it moved.
+int rescue_expired(pqxx::connection& conn, int limit);
+
+// Gives running jobs back to the queue without using an attempt (graceful shutdown).
+int hand_back(pqxx::connection& conn, const std::vector<int64_t>& ids,
+              const std::string& worker_id);
+
+// Deletes finished jobs past their retention and workers silent for `worker_silence`.
+PruneCounts prune(pqxx::connection& conn, Duration completed_retention,
+                  Duration discarded_retention, Duration worker_silence, int limit);
+
+// The names of the channel that wakes workers, and its payload: the queue name.
+inline constexpr const char* kNotifyChannel = "recado_jobs";
+
+}  // namespace job_store
+}  // namespace recado

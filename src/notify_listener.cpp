@@ -1,0 +1,68 @@
+#include "src/notify_listener.hpp"
+
+#include <pqxx/pqxx>
+
+#include "src/db_error.hpp"
+#include "src/log.hpp"
+
+namespace recado {
+
+namespace {
+
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& conn, const std::string& channel, std::set<std::string>& sink)
+      : pqxx::notification_receiver(conn, channel), sink_(sink) {}
+  void operator()(const std::string& payload, int) override { sink_.insert(payload); }
+
+ private:
+  std::set<std::string>& sink_;
+};
+
+}  // namespace
+
+NotifyListener::NotifyListener(EventLoop& loop, std::string url, std::string channel,
+                               std::function<void(std::set<std::string>)> on_wake)
+    : loop_(loop), url_(std::move(url)), channel_(std::move(channel)), on_wake_(std::move(on_wake)) {
+  thread_ = std::thread([this] { thread_main(); });
+}
+
+NotifyListener::~NotifyListener() { stop(); }
+
+void NotifyListener::stop() {
+  stopping_ = true;
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void NotifyListener::thread_main() {
+  auto retry_delay = std::chrono::milliseconds{100};
+  while (!stopping_) {
+    try {
+      pqxx::connection conn(url_);
+      std::set<std::string> woken;
+      Receiver receiver(conn, channel_, woken);
+      conn.get_notifs();  // issues the LISTEN
+      retry_delay = std::chrono::milliseconds{100};
+      // Anything enqueued while we were not listening: wake every queue.
+      loop_.post([this] { on_wake_({}); });
+      while (!stopping_) {
+        conn.await_notification(0, 200'000);
+        if (!woken.empty()) {
+          loop_.post([this, queues = std::move(woken)] { on_wake_(queues); });
+          woken.clear();
+        }
+      }
+    } catch (...) {
+      const DbError e = translate_db_exception(std::current_exception());
+      if (stopping_) return;
+      log::warn("notification listener lost its connection; polling covers the gap",
+                {{"error", e.message}, {"retry_in_ms", std::to_string(retry_delay.count())}});
+      std::unique_lock lock(mutex_);
+      stop_cv_.wait_for(lock, retry_delay, [this] { return stopping_.load(); });
+      retry_delay = std::min(retry_delay * 2, std::chrono::milliseconds{5000});
+    }
+  }
+}
+
+}  // namespace recado

@@ -1,0 +1,371 @@
+#include "src/worker.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "src/backoff.hpp"
+#include "src/log.hpp"
+
+namespace recado {
+
+namespace {
+
+std::string make_worker_id(const std::string& host) {
+  std::random_device rd;
+  return fmt::format("{}:{}:{:04x}", host, getpid(), rd() & 0xffff);
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+JobFinish::Action to_action(Decision::Action a) {
+  switch (a) {
+    case Decision::Action::complete: return JobFinish::Action::complete;
+    case Decision::Action::retry: return JobFinish::Action::retry;
+    case Decision::Action::snooze: return JobFinish::Action::snooze;
+    case Decision::Action::discard: return JobFinish::Action::discard;
+  }
+  return JobFinish::Action::discard;
+}
+
+}  // namespace
+
+// One running job's context. Owns the timers its handler started, so giving the job up
+// cancels them.
+class Worker::Context final : public HandlerContext {
+ public:
+  Context(Worker& worker, Job job) : worker_(worker), job_(std::move(job)) {}
+  const Job& job() const override { return job_; }
+  const Clock& clock() const override { return worker_.clock_; }
+  void after(Duration delay, std::function<void()> then) override {
+    auto timer = std::make_unique<Timer>(worker_.loop_);
+    Timer* raw = timer.get();
+    timers_.push_back(std::move(timer));
+    raw->start(delay, [this, then = std::move(then)] {
+      try {
+        then();
+      } catch (const std::exception& e) {
+        worker_.on_done(job_.id, Outcome::retry(std::string("handler threw: ") + e.what()));
+      }
+    });
+  }
+
+ private:
+  Worker& worker_;
+  Job job_;
+  std::vector<std::unique_ptr<Timer>> timers_;
+};
+
+struct Worker::Running {
+  Queue* queue;
+  std::unique_ptr<Context> context;
+  Timestamp started;
+};
+
+Worker::Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerConfig& config,
+               const JobKindTable& kinds, const Clock& clock)
+    : loop_(loop),
+      pool_(pool),
+      db_url_(std::move(db_url)),
+      config_(config),
+      clock_(clock),
+      host_(hostname()),
+      random_(std::random_device{}()),
+      poll_timer_(loop),
+      heartbeat_timer_(loop),
+      rescue_timer_(loop),
+      prune_timer_(loop),
+      deadline_timer_(loop) {
+  id_ = make_worker_id(host_);
+  for (const JobKind& k : kinds) kinds_[k.name] = &k;
+  for (const QueueConfig& q : config_.queues) queues_.push_back({q.name, q.concurrency});
+}
+
+Worker::~Worker() = default;
+
+template <typename T>
+void Worker::db(std::function<T(pqxx::connection&)> work, std::function<void(DbResult<T>)> done) {
+  ++db_in_flight_;
+  pool_.submit<T>(std::move(work), [this, done = std::move(done)](DbResult<T> r) {
+    --db_in_flight_;
+    done(std::move(r));
+    maybe_close();
+  });
+}
+
+void Worker::start() {
+  phase_ = Phase::running;
+  std::vector<std::string> names;
+  for (const Queue& q : queues_) names.push_back(q.name);
+  log::info("worker starting", {{"worker", id_}, {"queues", fmt::format("{}", fmt::join(names, ","))}});
+  heartbeat();
+  heartbeat_timer_.start(config_.lease / 3, [this] { heartbeat(); }, config_.lease / 3);
+  rescue_timer_.start(config_.rescue_interval, [this] { rescue(); }, config_.rescue_interval);
+  prune_timer_.start(config_.prune_interval, [this] { prune(); }, config_.prune_interval);
+  poll_timer_.start(config_.poll_interval, [this] { claim_all(true); }, config_.poll_interval);
+  listener_ = std::make_unique<NotifyListener>(loop_, db_url_, job_store::kNotifyChannel,
+                                               [this](std::set<std::string> queues) {
+    if (phase_ != Phase::running) return;
+    for (Queue& q : queues_)
+      if (queues.empty() || queues.count(q.name)) q.maybe_more = true;
+    claim_all(false);
+  });
+  claim_all(true);
+}
+
+void Worker::claim_all(bool wake) {
+  if (phase_ != Phase::running) return;
+  for (Queue& q : queues_) {
+    if (wake) q.maybe_more = true;
+    claim(q);
+  }
+}
+
+void Worker::claim(Queue& q) {
+  if (phase_ != Phase::running || q.claiming || !q.maybe_more) return;
+  const int free = q.concurrency - q.in_flight;
+  if (free <= 0) return;
+  const int limit = std::min(free, config_.claim_batch);
+  q.claiming = true;
+  q.maybe_more = false;
+  q.in_flight += limit;
+  Queue* qp = &q;
+  db<std::vector<Job>>(
+      [name = q.name, limit, id = id_, lease = config_.lease](pqxx::connection& c) {
+        return job_store::claim(c, name, limit, id, lease);
+      },
+      [this, qp, limit](DbResult<std::vector<Job>> r) {
+        qp->claiming = false;
+        qp->in_flight -= limit;
+        if (!r.ok()) {
+          log::warn("claim failed; will poll again", {{"queue", qp->name}, {"error", r.error.message}});
+          return;
+        }
+        auto& jobs = *r.value;
+        stats_.claimed += static_cast<int64_t>(jobs.size());
+        if (static_cast<int>(jobs.size()) == limit) qp->maybe_more = true;
+        if (phase_ != Phase::running) {
+          // Claimed while shutting down: give them straight back.
+          std::vector<int64_t> ids;
+          for (const Job& j : jobs) ids.push_back(j.id);
+          db<int>([ids, id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },
+                  [this](DbResult<int> h) { if (h.ok()) stats_.handed_back += *h.value; });
+          return;
+        }
+        for (Job& job : jobs) run(*qp, std::move(job));
+        claim(*qp);
+      });
+}
+
+void Worker::run(Queue& q, Job job) {
+  const int64_t id = job.id;
+  auto kind = kinds_.find(job.kind);
+  auto running = std::make_shared<Running>(Running{&q, std::make_unique<Context>(*this, std::move(job)), clock_.now()});
+  ++q.in_flight;
+  running_[id] = running;
+  const Job& j = running->context->job();
+  log::debug("job started", log::job_fields(j));
+  if (kind == kinds_.end()) {
+    on_done(id, Outcome::discard("no handler for kind '" + j.kind + "' in this worker"));
+    return;
+  }
+  try {
+    kind->second->run(*running->context, [this, id](Outcome o) { on_done(id, std::move(o)); });
+  } catch (const std::exception& e) {
+    on_done(id, Outcome::retry(std::string("handler threw: ") + e.what()));
+  } catch (...) {
+    on_done(id, Outcome::retry("handler threw a non-standard exception"));
+  }
+}
+
+void Worker::on_done(int64_t id, Outcome outcome) {
+  auto it = running_.find(id);
+  if (it == running_.end()) return;  // already reported, or given up at shutdown
+  std::shared_ptr<Running> running = std::move(it->second);
+  running_.erase(it);
+  --running->queue->in_flight;
+  const Job& job = running->context->job();
+  const Decision d = decide(job, outcome, config_.backoff, clock_.now(),
+                            std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  verdicts_.push_back({id, to_action(d.action), d.run_at, d.error});
+  switch (d.action) {
+    case Decision::Action::complete:
+      log::debug("job completed", log::job_fields(job));
+      break;
+    case Decision::Action::retry:
+      log::warn("job failed; will retry", log::job_fields(job, {{"error", d.error},
+                {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d.run_at - clock_.now()).count())}}));
+      break;
+    case Decision::Action::snooze:
+      log::info("job snoozed", log::job_fields(job, {{"reason", outcome.reason}}));
+      break;
+    case Decision::Action::discard:
+      log::error("job discarded", log::job_fields(job, {{"error", d.error}}));
+      break;
+  }
+  // The context may be on the stack below us (a timer callback): free it next turn.
+  loop_.post([running] {});
+  schedule_flush();
+  claim(*running->queue);
+  maybe_close();
+}
+
+void Worker::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  // Let the verdicts of this loop turn gather into one transaction.
+  loop_.post([this] {
+    flush_scheduled_ = false;
+    flush();
+  });
+}
+
+void Worker::flush() {
+  const int max_flushes = std::max(1, pool_.size() - 1);
+  if (verdicts_.empty() || flushes_in_flight_ >= max_flushes) return;
+  ++flushes_in_flight_;
+  auto batch = std::make_shared<std::vector<JobFinish>>();
+  batch->swap(verdicts_);
+  db<FinishCounts>(
+      [batch, id = id_](pqxx::connection& c) { return job_store::finish(c, *batch, id); },
+      [this, batch](DbResult<FinishCounts> r) {
+        --flushes_in_flight_;
+        if (!r.ok()) {
+          // Keep the verdicts: the jobs stay leased to us, so writing them later is safe.
+          log::warn("writing job results failed; retrying",
+                    {{"jobs", std::to_string(batch->size())}, {"error", r.error.message}});
+          verdicts_.insert(verdicts_.end(), batch->begin(), batch->end());
+          if (phase_ != Phase::stopped) {
+            auto retry = std::make_shared<Timer>(loop_);
+            retry->start(std::chrono::milliseconds{200}, [this, retry] { loop_.post([retry] {}); flush(); });
+          }
+          return;
+        }
+        const FinishCounts& c = *r.value;
+        stats_.completed += c.completed;
+        stats_.retried += c.retried;
+        stats_.snoozed += c.snoozed;
+        stats_.discarded += c.discarded;
+        if (c.total() != static_cast<int>(batch->size()))
+          log::warn("some results were not written: their leases had expired and the jobs were rescued",
+                    {{"written", std::to_string(c.total())}, {"jobs", std::to_string(batch->size())}});
+        flush();
+      });
+}
+
+void Worker::heartbeat() {
+  std::vector<std::string> names;
+  for (const Queue& q : queues_) names.push_back(q.name);
+  db<bool>(
+      [id = id_, host = host_, names, lease = config_.lease](pqxx::connection& c) {
+        job_store::heartbeat(c, id, host, static_cast<int>(getpid()), names, lease);
+        return true;
+      },
+      [this](DbResult<bool> r) {
+        if (!r.ok()) log::warn("heartbeat failed", {{"worker", id_}, {"error", r.error.message}});
+      });
+}
+
+void Worker::rescue() {
+  db<int>([](pqxx::connection& c) { return job_store::rescue_expired(c, 1000); },
+          [this](DbResult<int> r) {
+            if (!r.ok()) {
+              log::warn("rescue failed", {{"error", r.error.message}});
+            } else if (*r.value > 0) {
+              stats_.rescued += *r.value;
+              log::warn("rescued jobs whose worker stopped renewing their lease",
+                        {{"jobs", std::to_string(*r.value)}});
+              claim_all(true);
+            }
+          });
+}
+
+void Worker::prune() {
+  db<PruneCounts>(
+      [cfg = config_](pqxx::connection& c) {
+        return job_store::prune(c, cfg.completed_retention, cfg.discarded_retention,
+                                cfg.lease * 10, 10000);
+      },
+      [](DbResult<PruneCounts> r) {
+        if (!r.ok()) {
+          log::warn("prune failed", {{"error", r.error.message}});
+        } else if (r.value->jobs || r.value->workers) {
+          log::info("pruned", {{"finished_jobs", std::to_string(r.value->jobs)},
+                               {"silent_workers", std::to_string(r.value->workers)}});
+        }
+      });
+}
+
+void Worker::shutdown(std::function<void()> stopped) {
+  if (phase_ == Phase::draining || phase_ == Phase::closing || phase_ == Phase::stopped) return;
+  stopped_ = std::move(stopped);
+  phase_ = Phase::draining;
+  log::info("worker draining", {{"worker", id_}, {"running", std::to_string(running_.size())},
+                                {"deadline", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(config_.shutdown_timeout).count()) + "ms"}});
+  poll_timer_.stop();
+  if (listener_) listener_->stop();
+  deadline_timer_.start(config_.shutdown_timeout, [this] {
+    if (phase_ == Phase::draining) close();
+  });
+  maybe_close();
+}
+
+void Worker::maybe_close() {
+  if (phase_ == Phase::draining && running_.empty()) close();
+  if (phase_ == Phase::closing && db_in_flight_ == 0 && !flush_scheduled_) {
+    if (!verdicts_.empty()) {
+      flush();
+      return;
+    }
+    phase_ = Phase::stopped;
+    heartbeat_timer_.stop();
+    rescue_timer_.stop();
+    prune_timer_.stop();
+    poll_timer_.stop();
+    deadline_timer_.stop();
+    db<bool>([id = id_](pqxx::connection& c) { job_store::unregister_worker(c, id); return true; },
+             [this](DbResult<bool>) {
+               log::info("worker stopped", {{"worker", id_},
+                                            {"completed", std::to_string(stats_.completed)},
+                                            {"handed_back", std::to_string(stats_.handed_back)}});
+               if (stopped_) {
+                 auto cb = std::move(stopped_);
+                 cb();
+               }
+             });
+  }
+}
+
+void Worker::close() {
+  phase_ = Phase::closing;
+  deadline_timer_.stop();
+  std::vector<int64_t> ids;
+  for (auto& [id, running] : running_) {
+    ids.push_back(id);
+    log::warn("job still running at the shutdown deadline; handing it back",
+              log::job_fields(running->context->job()));
+    loop_.post([r = running] {});
+  }
+  running_.clear();
+  if (!ids.empty()) {
+    db<int>([ids, id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },
+            [this](DbResult<int> r) {
+              if (r.ok()) {
+                stats_.handed_back += *r.value;
+              } else {
+                log::error("handing jobs back failed; their leases will expire and the rescuer returns them",
+                           {{"error", r.error.message}});
+              }
+            });
+  }
+  maybe_close();
+}
+
+}  // namespace recado

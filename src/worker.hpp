@@ -1,0 +1,96 @@
+#pragma once
+// A worker: claims jobs from its queues, runs their handlers on the loop, writes verdicts
+// back in batches, keeps its leases alive, rescues jobs of dead workers and prunes finished
+// ones. Loop thread only; all SQL runs on the DbPool.
+#include <functional>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "src/config.hpp"
+#include "src/db_pool.hpp"
+#include "src/event_loop.hpp"
+#include "src/job_kind.hpp"
+#include "src/job_store.hpp"
+#include "src/notify_listener.hpp"
+
+namespace recado {
+
+struct WorkerStats {
+  int64_t claimed = 0, completed = 0, retried = 0, snoozed = 0, discarded = 0;
+  int64_t handed_back = 0, rescued = 0;
+};
+
+class Worker {
+ public:
+  Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerConfig& config,
+         const JobKindTable& kinds, const Clock& clock);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Registers the worker and starts claiming.
+  void start();
+  // Stops claiming, lets running jobs finish until the shutdown timeout, hands the rest
+  // back, unregisters, then calls `stopped`. Safe to call twice (the second call is ignored).
+  void shutdown(std::function<void()> stopped);
+
+  const std::string& id() const { return id_; }
+  const WorkerStats& stats() const { return stats_; }
+  int running() const { return static_cast<int>(running_.size()); }
+
+ private:
+  struct Queue {
+    std::string name;
+    int concurrency = 0;
+    int in_flight = 0;  // running jobs plus jobs asked for by a claim not yet answered
+    bool claiming = false;
+    bool maybe_more = true;  // the last claim came back full, or we were woken
+  };
+  class Context;
+  struct Running;
+
+  void claim(Queue& q);
+  void claim_all(bool wake);
+  void run(Queue& q, Job job);
+  void on_done(int64_t id, Outcome outcome);
+  void schedule_flush();
+  void flush();
+  void heartbeat();
+  void rescue();
+  void prune();
+  void maybe_close();
+  void close();
+  // Submits SQL and counts it in flight, so shutdown can wait for it.
+  template <typename T>
+  void db(std::function<T(pqxx::connection&)> work, std::function<void(DbResult<T>)> done);
+
+  EventLoop& loop_;
+  DbPool& pool_;
+  std::string db_url_;
+  WorkerConfig config_;
+  const Clock& clock_;
+  std::string id_;
+  std::string host_;
+  std::unordered_map<std::string_view, const JobKind*> kinds_;
+  std::vector<Queue> queues_;
+  std::unordered_map<int64_t, std::shared_ptr<Running>> running_;
+  std::vector<JobFinish> verdicts_;
+  bool flush_scheduled_ = false;
+  int flushes_in_flight_ = 0;
+  int db_in_flight_ = 0;
+  std::mt19937_64 random_;
+  WorkerStats stats_;
+
+  Timer poll_timer_, heartbeat_timer_, rescue_timer_, prune_timer_, deadline_timer_;
+  std::unique_ptr<NotifyListener> listener_;
+
+  enum class Phase { idle, running, draining, closing, stopped };
+  Phase phase_ = Phase::idle;
+  std::function<void()> stopped_;
+};
+
+}  // namespace recado
