@@ -1,0 +1,112 @@
+#include "tests/support/pg_harness.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "src/local_postgres.hpp"
+#include "src/migrations.hpp"
+
+namespace recado::test {
+
+namespace {
+
+// Replaces the database name in a libpq URL.
+std::string with_database(const std::string& url, const std::string& db) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url + " dbname=" + db;  // key=value form
+  const auto slash = url.find('/', scheme + 3);
+  const auto query = url.find('?', scheme + 3);
+  const std::string head = url.substr(0, slash == std::string::npos ? query : slash);
+  const std::string tail = query == std::string::npos ? "" : url.substr(query);
+  return head + "/" + db + tail;
+}
+
+class Server {
+ public:
+  static Server& get() {
+    static Server server;
+    return server;
+  }
+  std::string url(const std::string& db) {
+    std::lock_guard lock(mutex_);
+    if (base_url_.empty()) start();
+    return with_database(base_url_, db);
+  }
+  ~Server() {
+    if (local_) {
+      local_->stop();
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
+  }
+
+ private:
+  void start() {
+    if (const char* env = std::getenv("RECADO_TEST_DATABASE_URL"); env && *env) {
+      base_url_ = env;
+      return;
+    }
+    char tmpl[] = "/tmp/recado-test-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    chmod(dir_.c_str(), 0755);
+    local_ = std::make_unique<LocalPostgres>(LocalPostgresOptions{dir_ + "/pg", "/usr/lib/postgresql/15/bin", false, "postgres"});
+    base_url_ = local_->url("postgres");
+  }
+  std::mutex mutex_;
+  std::string base_url_;
+  std::string dir_;
+  std::unique_ptr<LocalPostgres> local_;
+};
+
+std::atomic<int> g_counter{0};
+
+}  // namespace
+
+TestDatabase::TestDatabase() {
+  name_ = "recado_t_" + std::to_string(getpid()) + "_" + std::to_string(g_counter++);
+  {
+    pqxx::connection admin(Server::get().url("postgres"));
+    pqxx::nontransaction tx(admin);
+    tx.exec("DROP DATABASE IF EXISTS " + name_);
+    tx.exec("CREATE DATABASE " + name_);
+  }
+  url_ = Server::get().url(name_);
+  pqxx::connection conn(url_);
+  migrate(conn);
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection admin(Server::get().url("postgres"));
+    pqxx::nontransaction tx(admin);
+    tx.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (...) {
+  }
+}
+
+std::string TestDatabase::scalar(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  auto r = tx.exec(sql);
+  if (r.empty() || r[0][0].is_null()) return "";
+  return r[0][0].as<std::string>();
+}
+
+bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+}
+
+}  // namespace recado::test

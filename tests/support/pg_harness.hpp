@@ -1,0 +1,35 @@
+#pragma once
+// PostgreSQL for tests. The server is RECADO_TEST_DATABASE_URL's, or a private cluster this
+// process starts on first use (initdb into a temp folder, unix socket, fsync off) and stops
+// at exit. Each TestDatabase is a fresh, migrated database on that server.
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace recado::test {
+
+class TestDatabase {
+ public:
+  TestDatabase();   // creates and migrates
+  ~TestDatabase();  // drops (forcing other connections off)
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+  // Runs one statement and returns the first column of the first row as text ("" if null).
+  std::string scalar(const std::string& sql) const;
+  long long count(const std::string& sql) const { return std::stoll(scalar(sql)); }
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
+// Calls `done` until it returns true or `timeout` passes; returns its last answer.
+bool poll_until(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = std::chrono::seconds{20});
+
+}  // namespace recado::test
