@@ -293,7 +293,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   int limit(int status, std::string reason) {
     limit_status_ = status;
     limit_reason_ = std::move(reason);
-    return 1;  // stops the parser
+    return -1;  // an error for every callback (1 from on_headers_complete would mean "no body")
   }
 
   HttpServer& server_;

@@ -1,5 +1,9 @@
 #include "src/notify_listener.hpp"
 
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <pqxx/pqxx>
 
 #include "src/db_error.hpp"
@@ -24,13 +28,21 @@ class Receiver final : public pqxx::notification_receiver {
 NotifyListener::NotifyListener(EventLoop& loop, std::string url, std::string channel,
                                std::function<void(std::set<std::string>)> on_wake)
     : loop_(loop), url_(std::move(url)), channel_(std::move(channel)), on_wake_(std::move(on_wake)) {
+  if (pipe(stop_pipe_) != 0) throw std::runtime_error("pipe failed");
   thread_ = std::thread([this] { thread_main(); });
 }
 
-NotifyListener::~NotifyListener() { stop(); }
+NotifyListener::~NotifyListener() {
+  stop();
+  close(stop_pipe_[0]);
+  close(stop_pipe_[1]);
+}
 
 void NotifyListener::stop() {
-  stopping_ = true;
+  if (!stopping_.exchange(true)) {
+    const char byte = 1;
+    (void)!write(stop_pipe_[1], &byte, 1);
+  }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -47,7 +59,11 @@ void NotifyListener::thread_main() {
       // Anything enqueued while we were not listening: wake every queue.
       loop_.post([this] { on_wake_({}); });
       while (!stopping_) {
-        conn.await_notification(0, 200'000);
+        // Wait on the connection's socket and on the stop pipe at once.
+        pollfd fds[2] = {{conn.sock(), POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR) throw std::runtime_error("poll failed");
+        if (fds[1].revents) break;
+        conn.get_notifs();
         if (!woken.empty()) {
           loop_.post([this, queues = std::move(woken)] { on_wake_(queues); });
           woken.clear();

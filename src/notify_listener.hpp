@@ -15,8 +15,8 @@ namespace recado {
 
 class NotifyListener {
  public:
-  // `on_wake(queues)` runs on the loop thread. `on_connected` runs there too each time the
-  // listener (re)connects: work enqueued while it was away must be looked for.
+  // `on_wake(queues)` runs on the loop thread. An empty set means "look at every queue": it
+  // comes each time the listener (re)connects, since work may have arrived while it was away.
   NotifyListener(EventLoop& loop, std::string url, std::string channel,
                  std::function<void(std::set<std::string>)> on_wake);
   ~NotifyListener();  // stops and joins the thread
@@ -35,6 +35,7 @@ class NotifyListener {
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable stop_cv_;
+  int stop_pipe_[2] = {-1, -1};
   std::thread thread_;
 };
 

@@ -213,8 +213,18 @@ void Worker::on_done(int64_t id, Outcome outcome) {
   // The context may be on the stack below us (a timer callback): free it next turn.
   loop_.post([running] {});
   schedule_flush();
-  claim(*running->queue);
+  schedule_claim(*running->queue);
   maybe_close();
+}
+
+void Worker::schedule_claim(Queue& q) {
+  if (q.claim_scheduled) return;
+  q.claim_scheduled = true;
+  // Claim once for every slot freed in this loop turn, not once per slot.
+  loop_.post([this, &q] {
+    q.claim_scheduled = false;
+    claim(q);
+  });
 }
 
 void Worker::schedule_flush() {

@@ -48,6 +48,7 @@ class Worker {
     int concurrency = 0;
     int in_flight = 0;  // running jobs plus jobs asked for by a claim not yet answered
     bool claiming = false;
+    bool claim_scheduled = false;
     bool maybe_more = true;  // the last claim came back full, or we were woken
   };
   class Context;
@@ -57,6 +58,7 @@ class Worker {
   void claim_all(bool wake);
   void run(Queue& q, Job job);
   void on_done(int64_t id, Outcome outcome);
+  void schedule_claim(Queue& q);
   void schedule_flush();
   void flush();
   void heartbeat();

@@ -84,6 +84,7 @@ TestDatabase::TestDatabase() {
 }
 
 TestDatabase::~TestDatabase() {
+  conn_.reset();
   try {
     pqxx::connection admin(Server::get().url("postgres"));
     pqxx::nontransaction tx(admin);
@@ -93,8 +94,9 @@ TestDatabase::~TestDatabase() {
 }
 
 std::string TestDatabase::scalar(const std::string& sql) const {
-  pqxx::connection conn(url_);
-  pqxx::nontransaction tx(conn);
+  std::lock_guard lock(*mutex_);
+  if (!conn_) conn_ = std::make_unique<pqxx::connection>(url_);
+  pqxx::nontransaction tx(*conn_);
   auto r = tx.exec(sql);
   if (r.empty() || r[0][0].is_null()) return "";
   return r[0][0].as<std::string>();

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 
 namespace recado::test {
@@ -26,6 +28,8 @@ class TestDatabase {
  private:
   std::string name_;
   std::string url_;
+  mutable std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
+  mutable std::unique_ptr<pqxx::connection> conn_;  // for scalar(), opened on first use
 };
 
 // Calls `done` until it returns true or `timeout` passes; returns its last answer.
