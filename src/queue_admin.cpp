@@ -111,6 +111,16 @@ json retry_job(pqxx::connection& conn, int64_t id) {
     tx.commit();
     return {{"id", id}, {"action", "runs now"}};
   }
+  auto finished = tx.exec_params(
+      "SELECT dedup_key FROM recado.jobs_finished WHERE id = $1 FOR UPDATE", id);
+  if (finished.empty()) throw Refused("no job with id " + std::to_string(id));
+  if (!finished[0][0].is_null()) {
+    const std::string key = finished[0][0].as<std::string>();
+    auto holder = tx.exec_params("SELECT id FROM recado.jobs WHERE dedup_key = $1", key);
+    if (!holder.empty())
+      throw Refused("job " + std::to_string(id) + " cannot be retried: live job " +
+                    holder[0][0].as<std::string>() + " already holds its dedup key '" + key + "'");
+  }
   auto moved = tx.exec_params(R"SQL(
     WITH gone AS (DELETE FROM recado.jobs_finished WHERE id = $1 RETURNING *)
     INSERT INTO recado.jobs (id, queue, kind, payload, priority, run_at, state, attempt,
@@ -118,15 +128,8 @@ json retry_job(pqxx::connection& conn, int64_t id) {
     SELECT id, queue, kind, payload, priority, now(), 'available', 0, max_attempts, errors,
            dedup_key, sequence_key, created_at
     FROM gone
-    ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
     RETURNING queue
   )SQL", id);
-  if (moved.empty()) {
-    auto exists = tx.exec_params("SELECT dedup_key FROM recado.jobs_finished WHERE id = $1", id);
-    if (exists.empty()) throw Refused("no job with id " + std::to_string(id));
-    throw Refused("job " + std::to_string(id) + " cannot be retried: a live job already holds its dedup key '" +
-                  exists[0][0].as<std::string>() + "'");
-  }
   tx.exec_params("SELECT pg_notify('recado_jobs', $1)", moved[0][0].as<std::string>());
   tx.commit();
   return {{"id", id}, {"action", "requeued"}};
@@ -135,11 +138,16 @@ json retry_job(pqxx::connection& conn, int64_t id) {
 int retry_discarded(pqxx::connection& conn, const std::optional<std::string>& queue) {
   pqxx::work tx(conn);
   auto r = tx.exec_params(R"SQL(
-    WITH gone AS (
-      DELETE FROM recado.jobs_finished f
+    WITH picked AS (
+      -- One job per dedup key (the newest), and none whose key a live job holds.
+      SELECT DISTINCT ON (coalesce(dedup_key, 'id:' || id)) id
+      FROM recado.jobs_finished f
       WHERE state = 'discarded' AND ($2 OR queue = $1)
         AND (dedup_key IS NULL OR NOT EXISTS (
           SELECT 1 FROM recado.jobs j WHERE j.dedup_key = f.dedup_key))
+      ORDER BY coalesce(dedup_key, 'id:' || id), id DESC
+    ), gone AS (
+      DELETE FROM recado.jobs_finished WHERE id IN (SELECT id FROM picked)
       RETURNING *
     ), moved AS (
       INSERT INTO recado.jobs (id, queue, kind, payload, priority, run_at, state, attempt,

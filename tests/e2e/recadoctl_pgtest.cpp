@@ -1,0 +1,868 @@
+// recadoctl end to end: the real binary against a fresh migrated database per test. State is
+// set up through the library (job_store, queue_admin); every command's exit code, output and
+// effect on the rows are checked.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "src/job_store.hpp"
+#include "src/queue_admin.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/pg_harness.hpp"
+
+namespace recado {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using test::CommandResult;
+using test::TestDatabase;
+
+constexpr const char* kWorker = "test-worker";
+
+NewJob job(std::string queue = "default", std::string kind = "noop") {
+  NewJob j;
+  j.queue = std::move(queue);
+  j.kind = std::move(kind);
+  return j;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> words_of(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// The table row whose first cell is `first`, split into cells (cells hold no spaces here).
+std::vector<std::string> row_starting_with(const std::string& table, const std::string& first) {
+  for (const auto& line : lines_of(table)) {
+    auto cells = words_of(line);
+    if (!cells.empty() && cells[0] == first) return cells;
+  }
+  return {};
+}
+
+class RecadoctlTest : public ::testing::Test {
+ protected:
+  TestDatabase db;
+  pqxx::connection conn{db.url()};
+
+  // Runs recadoctl with the given arguments exactly (no --database-url added). The caller's
+  // RECADO_CONFIG is blanked unless `env` sets it, and so is RECADO_DATABASE_URL when the
+  // caller has one (an empty value still overrides a configuration file's url).
+  static CommandResult run_raw(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    env.try_emplace("RECADO_CONFIG", "");
+    if (std::getenv("RECADO_DATABASE_URL")) env.try_emplace("RECADO_DATABASE_URL", "");
+    args.insert(args.begin(), RECADOCTL_BIN);
+    return test::run_command(std::move(args), env, 60s);
+  }
+
+  // recadoctl --database-url <this test's database> args...
+  CommandResult ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--database-url", db.url()});
+    return run_raw(std::move(args));
+  }
+
+  // recadoctl --database-url <db> --json args..., which must succeed; its stdout parsed.
+  json ctl_json(std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    auto r = ctl(args);
+    EXPECT_EQ(r.code, 0) << "stderr: " << r.err << "\nstdout: " << r.out;
+    json doc = json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(doc.is_discarded()) << "not JSON: " << r.out;
+    return doc;
+  }
+
+  int64_t enqueue(const NewJob& j) {
+    auto r = job_store::enqueue(conn, {j});
+    EXPECT_TRUE(r.at(0).inserted);
+    return r.at(0).id;
+  }
+
+  // Enqueues one job in `queue` (which must have no other ready job) and claims it.
+  int64_t running_job(const std::string& queue, NewJob j = {}) {
+    j.queue = queue;
+    if (j.kind.empty()) j.kind = "noop";
+    const int64_t id = enqueue(j);
+    auto claimed = job_store::claim(conn, queue, 1, kWorker, 30s);
+    EXPECT_EQ(claimed.size(), 1u);
+    EXPECT_EQ(claimed.empty() ? 0 : claimed[0].id, id);
+    return id;
+  }
+
+  int64_t finished_job(const std::string& queue, JobFinish::Action action, std::string error = {},
+                       NewJob j = {}) {
+    const int64_t id = running_job(queue, std::move(j));
+    JobFinish v{id, action, std::chrono::system_clock::now() + 1h, std::move(error)};
+    EXPECT_EQ(job_store::finish(conn, {v}, kWorker).total(), 1);
+    return id;
+  }
+
+  std::string state_of(int64_t id) {
+    const std::string sid = std::to_string(id);
+    return db.scalar("SELECT coalesce((SELECT state::text FROM recado.jobs WHERE id = " + sid +
+                     "), (SELECT 'finished:' || state::text FROM recado.jobs_finished WHERE id = " + sid + "), 'none')");
+  }
+
+  long long total_jobs() {
+    return db.count("SELECT (SELECT count(*) FROM recado.jobs) + (SELECT count(*) FROM recado.jobs_finished)");
+  }
+
+  // One queue "mail" holding one job in every state, plus "other" with one available job.
+  // Returns the id of the available "mail" job that has waited longest (90 seconds).
+  int64_t every_state_in_mail() {
+    running_job("mail");
+    finished_job("mail", JobFinish::Action::complete);
+    finished_job("mail", JobFinish::Action::discard, "gave up");
+    finished_job("mail", JobFinish::Action::retry, "try later");  // retryable, due in an hour
+    const int64_t to_cancel = enqueue(job("mail"));
+    queue_admin::cancel_job(conn, to_cancel);
+    const int64_t oldest = enqueue(job("mail"));
+    enqueue(job("mail"));
+    NewJob later = job("mail");
+    later.run_at = std::chrono::system_clock::now() + 1h;
+    enqueue(later);
+    enqueue(job("other"));
+    db.scalar("UPDATE recado.jobs SET run_at = now() - interval '90 seconds' WHERE id = " + std::to_string(oldest));
+    return oldest;
+  }
+};
+
+// --- queues -------------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, QueuesTableShowsHeaderAndCountsPerState) {
+  every_state_in_mail();
+  auto r = ctl({"queues"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;  // header, mail, other
+  EXPECT_EQ(words_of(lines[0]),
+            (std::vector<std::string>{"QUEUE", "PAUSED", "AVAILABLE", "SCHEDULED", "RUNNING", "RETRYABLE",
+                                      "COMPLETED", "DISCARDED", "CANCELLED", "OLDEST_AVAILABLE_AGE_S"}));
+  auto mail = words_of(lines[1]);
+  ASSERT_EQ(mail.size(), 10u) << lines[1];
+  EXPECT_EQ(std::vector<std::string>(mail.begin(), mail.begin() + 9),
+            (std::vector<std::string>{"mail", "false", "2", "1", "1", "1", "1", "1", "1"}));
+  EXPECT_GE(std::stod(mail[9]), 90.0);
+  auto other = words_of(lines[2]);
+  ASSERT_EQ(other.size(), 10u) << lines[2];
+  EXPECT_EQ(std::vector<std::string>(other.begin(), other.begin() + 9),
+            (std::vector<std::string>{"other", "false", "1", "0", "0", "0", "0", "0", "0"}));
+}
+
+TEST_F(RecadoctlTest, QueuesTableWithNoQueuesPrintsOnlyTheHeader) {
+  auto r = ctl({"queues"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  EXPECT_EQ(words_of(lines[0]).at(0), "QUEUE");
+  EXPECT_EQ(ctl_json({"queues"}), json::array());
+}
+
+TEST_F(RecadoctlTest, QueuesJsonHasTheSchemaAndTheNumbers) {
+  every_state_in_mail();
+  json q = ctl_json({"queues"});
+  ASSERT_TRUE(q.is_array());
+  ASSERT_EQ(q.size(), 2u) << q.dump();
+  const std::set<std::string> schema = {"queue",   "paused",    "available", "scheduled", "running",
+                                        "retryable", "completed", "discarded", "cancelled",
+                                        "oldest_available_age_s"};
+  for (const auto& row : q) {
+    std::set<std::string> keys;
+    for (auto it = row.begin(); it != row.end(); ++it) keys.insert(it.key());
+    EXPECT_EQ(keys, schema) << row.dump();
+  }
+  const json& mail = q[0];
+  EXPECT_EQ(mail["queue"], "mail");
+  EXPECT_EQ(mail["paused"], false);
+  EXPECT_EQ(mail["available"], 2);
+  EXPECT_EQ(mail["scheduled"], 1);
+  EXPECT_EQ(mail["running"], 1);
+  EXPECT_EQ(mail["retryable"], 1);
+  EXPECT_EQ(mail["completed"], 1);
+  EXPECT_EQ(mail["discarded"], 1);
+  EXPECT_EQ(mail["cancelled"], 1);
+  ASSERT_TRUE(mail["oldest_available_age_s"].is_number());
+  EXPECT_GE(mail["oldest_available_age_s"].get<double>(), 90.0);
+  EXPECT_LT(mail["oldest_available_age_s"].get<double>(), 90.0 + 60.0);
+  const json& other = q[1];
+  EXPECT_EQ(other["queue"], "other");
+  EXPECT_EQ(other["available"], 1);
+  EXPECT_EQ(other["running"], 0);
+  EXPECT_EQ(other["completed"], 0);
+  EXPECT_LT(other["oldest_available_age_s"].get<double>(), 60.0);
+}
+
+TEST_F(RecadoctlTest, QueuesShowsPausedFlagAfterQueuePause) {
+  enqueue(job("mail"));
+  enqueue(job("other"));
+  auto r = ctl({"queue", "pause", "mail"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(ctl({"queue", "pause", "empty"}).code, 0);  // a queue with no jobs yet
+  json q = ctl_json({"queues"});
+  ASSERT_EQ(q.size(), 3u) << q.dump();
+  EXPECT_EQ(q[0]["queue"], "empty");
+  EXPECT_EQ(q[0]["paused"], true);
+  EXPECT_EQ(q[0]["available"], 0);
+  EXPECT_EQ(q[1]["queue"], "mail");
+  EXPECT_EQ(q[1]["paused"], true);
+  EXPECT_EQ(q[1]["available"], 1);
+  EXPECT_EQ(q[2]["queue"], "other");
+  EXPECT_EQ(q[2]["paused"], false);
+  EXPECT_EQ(row_starting_with(ctl({"queues"}).out, "mail").at(1), "true");
+
+  ASSERT_EQ(ctl({"queue", "resume", "mail"}).code, 0);
+  q = ctl_json({"queues"});
+  ASSERT_EQ(q.size(), 3u);
+  EXPECT_EQ(q[1]["queue"], "mail");
+  EXPECT_EQ(q[1]["paused"], false);
+}
+
+// --- jobs list ----------------------------------------------------------------------------
+
+std::vector<int64_t> ids_of(const json& rows) {
+  std::vector<int64_t> out;
+  for (const auto& r : rows) out.push_back(r["id"].get<int64_t>());
+  return out;
+}
+
+TEST_F(RecadoctlTest, JobsListIsNewestFirstAndHonoursLimit) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(enqueue(job()));
+  const int64_t done = finished_job("default2", JobFinish::Action::complete);  // finished rows too
+  json all = ctl_json({"jobs", "list"});
+  EXPECT_EQ(ids_of(all), (std::vector<int64_t>{done, ids[4], ids[3], ids[2], ids[1], ids[0]}));
+  json two = ctl_json({"jobs", "list", "--limit", "2"});
+  EXPECT_EQ(ids_of(two), (std::vector<int64_t>{done, ids[4]}));
+  json row = all[1];
+  EXPECT_EQ(row["queue"], "default");
+  EXPECT_EQ(row["kind"], "noop");
+  EXPECT_EQ(row["state"], "available");
+  EXPECT_EQ(row["attempt"], 0);
+  EXPECT_EQ(row["max_attempts"], 25);
+}
+
+TEST_F(RecadoctlTest, JobsListFiltersByQueue) {
+  const int64_t a1 = enqueue(job("a"));
+  enqueue(job("b"));
+  const int64_t a2 = enqueue(job("a"));
+  const int64_t a3 = enqueue(job("a"));
+  queue_admin::cancel_job(conn, a3);  // finished rows are listed too
+  enqueue(job("b"));
+  EXPECT_EQ(ids_of(ctl_json({"jobs", "list", "--queue", "a"})), (std::vector<int64_t>{a3, a2, a1}));
+  EXPECT_EQ(ids_of(ctl_json({"jobs", "list", "--queue", "a", "--limit", "1"})), (std::vector<int64_t>{a3}));
+  EXPECT_EQ(ctl_json({"jobs", "list", "--queue", "nope"}), json::array());
+}
+
+TEST_F(RecadoctlTest, JobsListFiltersByStateIncludingScheduled) {
+  const int64_t running = running_job("q");
+  const int64_t completed = finished_job("q", JobFinish::Action::complete);
+  const int64_t discarded = finished_job("q", JobFinish::Action::discard, "bad");
+  const int64_t retryable = finished_job("q", JobFinish::Action::retry, "later");
+  const int64_t cancelled = enqueue(job("q"));
+  queue_admin::cancel_job(conn, cancelled);
+  const int64_t available = enqueue(job("q"));
+  NewJob later = job("q");
+  later.run_at = std::chrono::system_clock::now() + 1h;
+  const int64_t scheduled = enqueue(later);
+
+  const std::map<std::string, int64_t> expected = {
+      {"available", available}, {"scheduled", scheduled}, {"running", running},
+      {"retryable", retryable}, {"completed", completed}, {"discarded", discarded},
+      {"cancelled", cancelled}};
+  for (const auto& [state, id] : expected) {
+    SCOPED_TRACE(state);
+    json rows = ctl_json({"jobs", "list", "--state", state});
+    EXPECT_EQ(ids_of(rows), (std::vector<int64_t>{id}));
+  }
+  json rows = ctl_json({"jobs", "list", "--state", "retryable"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["last_error"], "later");
+  EXPECT_EQ(rows[0]["attempt"], 1);
+}
+
+TEST_F(RecadoctlTest, JobsListTableHasHeaderAndOneRowPerJob) {
+  const int64_t discarded = finished_job("mail", JobFinish::Action::discard, "no-such-mailbox");
+  const int64_t waiting = enqueue(job("mail"));
+  auto r = ctl({"jobs", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(words_of(lines[0]), (std::vector<std::string>{"ID", "QUEUE", "KIND", "STATE", "ATTEMPT",
+                                                          "MAX_ATTEMPTS", "RUN_AT", "LAST_ERROR"}));
+  auto first = words_of(lines[1]);
+  ASSERT_EQ(first.size(), 8u) << lines[1];
+  EXPECT_EQ(first[0], std::to_string(waiting));
+  EXPECT_EQ(first[3], "available");
+  EXPECT_EQ(first[7], "-");
+  auto second = words_of(lines[2]);
+  ASSERT_EQ(second.size(), 8u) << lines[2];
+  EXPECT_EQ(second[0], std::to_string(discarded));
+  EXPECT_EQ(second[1], "mail");
+  EXPECT_EQ(second[2], "noop");
+  EXPECT_EQ(second[3], "discarded");
+  EXPECT_EQ(second[4], "1");
+  EXPECT_EQ(second[5], "25");
+  EXPECT_EQ(second[7], "no-such-mailbox");
+}
+
+TEST_F(RecadoctlTest, JobsListRejectsAnUnknownStateOrLimit) {
+  auto r = ctl({"jobs", "list", "--state", "sleeping"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_FALSE(r.err.empty());
+  EXPECT_EQ(ctl({"jobs", "list", "--limit", "0"}).code, 2);
+  EXPECT_EQ(ctl({"jobs", "list", "--limit", "many"}).code, 2);
+}
+
+// --- jobs show ----------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, JobsShowJsonHasPayloadAttemptsAndErrors) {
+  NewJob j = job("mail");
+  j.payload_json = R"({"to":"ana@example.com","n":3})";
+  j.max_attempts = 3;
+  j.dedup_key = "welcome-ana";
+  const int64_t id = finished_job("mail", JobFinish::Action::retry, "smtp 451 try again", j);
+  db.scalar("UPDATE recado.jobs SET run_at = now() WHERE id = " + std::to_string(id));
+  auto again = job_store::claim(conn, "mail", 1, kWorker, 30s);
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(job_store::finish(conn, {{id, JobFinish::Action::discard, {}, "smtp 550 no such user"}}, kWorker).discarded, 1);
+
+  json shown = ctl_json({"jobs", "show", std::to_string(id)});
+  EXPECT_EQ(shown["id"], id);
+  EXPECT_EQ(shown["queue"], "mail");
+  EXPECT_EQ(shown["kind"], "noop");
+  EXPECT_EQ(shown["state"], "discarded");
+  EXPECT_EQ(shown["payload"], json::parse(R"({"to":"ana@example.com","n":3})"));
+  EXPECT_EQ(shown["attempt"], 2);
+  EXPECT_EQ(shown["max_attempts"], 3);
+  EXPECT_EQ(shown["dedup_key"], "welcome-ana");
+  EXPECT_TRUE(shown["finished_at"].is_string());
+  ASSERT_TRUE(shown["errors"].is_array());
+  ASSERT_EQ(shown["errors"].size(), 2u) << shown.dump();
+  EXPECT_EQ(shown["errors"][0]["attempt"], 1);
+  EXPECT_EQ(shown["errors"][0]["error"], "smtp 451 try again");
+  EXPECT_EQ(shown["errors"][1]["attempt"], 2);
+  EXPECT_EQ(shown["errors"][1]["error"], "smtp 550 no such user");
+  EXPECT_EQ(shown["last_error"], "smtp 550 no such user");
+}
+
+TEST_F(RecadoctlTest, JobsShowJsonOfARunningJobHasItsLease) {
+  NewJob j;
+  j.payload_json = R"({"k":"v"})";
+  j.sequence_key = "acct-7";
+  const int64_t id = running_job("q", j);
+  json shown = ctl_json({"jobs", "show", std::to_string(id)});
+  EXPECT_EQ(shown["state"], "running");
+  EXPECT_EQ(shown["attempt"], 1);
+  EXPECT_EQ(shown["lease_owner"], kWorker);
+  EXPECT_TRUE(shown["lease_until"].is_string());
+  EXPECT_EQ(shown["sequence_key"], "acct-7");
+  EXPECT_EQ(shown["payload"], json::parse(R"({"k":"v"})"));
+  EXPECT_EQ(shown["errors"], json::array());
+}
+
+TEST_F(RecadoctlTest, JobsShowHumanPrintsFieldsPayloadAndErrors) {
+  NewJob j = job("mail");
+  j.payload_json = R"({"to":"bo@example.com"})";
+  j.max_attempts = 5;
+  const int64_t id = finished_job("mail", JobFinish::Action::retry, "connection reset", j);
+  auto r = ctl({"jobs", "show", std::to_string(id)});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto field = [&](const std::string& name) {
+    auto cells = row_starting_with(r.out, name);
+    return cells.size() >= 2 ? cells[1] : std::string("<missing>");
+  };
+  EXPECT_EQ(field("id"), std::to_string(id));
+  EXPECT_EQ(field("queue"), "mail");
+  EXPECT_EQ(field("kind"), "noop");
+  EXPECT_EQ(field("state"), "retryable");
+  EXPECT_EQ(field("attempt"), "1");
+  EXPECT_EQ(field("max_attempts"), "5");
+  EXPECT_EQ(field("dedup_key"), "-");
+  EXPECT_EQ(field("payload"), R"({"to":"bo@example.com"})");
+  auto lines = lines_of(r.out);
+  auto errors = std::find(lines.begin(), lines.end(), "errors");
+  ASSERT_NE(errors, lines.end()) << r.out;
+  ASSERT_EQ(lines.end() - errors, 2) << r.out;  // "errors" and one error line
+  const std::string& e = *(errors + 1);
+  EXPECT_EQ(e.rfind("  attempt 1", 0), 0u) << e;
+  EXPECT_NE(e.find("connection reset"), std::string::npos) << e;
+}
+
+TEST_F(RecadoctlTest, JobsShowOfAMissingIdExits1NamingTheId) {
+  enqueue(job());
+  for (bool as_json : {false, true}) {
+    SCOPED_TRACE(as_json);
+    std::vector<std::string> args = {"jobs", "show", "987654"};
+    if (as_json) args.insert(args.begin(), "--json");
+    auto r = ctl(args);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("987654"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+// --- jobs retry ---------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, RetryOfADiscardedJobRequeuesItWithAttemptZero) {
+  NewJob j;
+  j.max_attempts = 2;
+  const int64_t id = finished_job("mail", JobFinish::Action::discard, "broken", j);
+  ASSERT_EQ(state_of(id), "finished:discarded");
+  json r = ctl_json({"jobs", "retry", std::to_string(id)});
+  EXPECT_EQ(r["id"], id);
+  EXPECT_EQ(r["action"], "requeued");
+  EXPECT_EQ(state_of(id), "available");
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished"), 0);
+  const std::string sid = std::to_string(id);
+  EXPECT_EQ(db.scalar("SELECT attempt FROM recado.jobs WHERE id = " + sid), "0");
+  EXPECT_EQ(db.scalar("SELECT max_attempts FROM recado.jobs WHERE id = " + sid), "2");
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE run_at <= now() AND id = " + sid), 1);
+  auto claimed = job_store::claim(conn, "mail", 10, kWorker, 30s);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, id);
+  EXPECT_EQ(claimed[0].attempt, 1);
+}
+
+TEST_F(RecadoctlTest, RetryOfAWaitingJobMakesItRunNow) {
+  NewJob later = job("q");
+  later.run_at = std::chrono::system_clock::now() + 1h;
+  const int64_t id = enqueue(later);
+  auto r = ctl({"jobs", "retry", std::to_string(id)});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto row = row_starting_with(r.out, std::to_string(id));
+  EXPECT_EQ(row.size(), 3u) << r.out;  // id, "runs", "now"
+  EXPECT_EQ(state_of(id), "available");
+  auto claimed = job_store::claim(conn, "q", 10, kWorker, 30s);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, id);
+}
+
+TEST_F(RecadoctlTest, RetryOfARunningJobExits1AndChangesNothing) {
+  const int64_t id = running_job("q");
+  const std::string sid = std::to_string(id);
+  const std::string before = db.scalar(
+      "SELECT state || ' ' || attempt || ' ' || lease_owner || ' ' || run_at || ' ' || lease_until "
+      "FROM recado.jobs WHERE id = " + sid);
+  auto r = ctl({"jobs", "retry", sid});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(sid), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("running"), std::string::npos) << r.err;
+  EXPECT_EQ(db.scalar("SELECT state || ' ' || attempt || ' ' || lease_owner || ' ' || run_at || ' ' || lease_until "
+                      "FROM recado.jobs WHERE id = " + sid),
+            before);
+}
+
+TEST_F(RecadoctlTest, RetryOfAMissingIdExits1NamingTheId) {
+  auto r = ctl({"jobs", "retry", "424242"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("424242"), std::string::npos) << r.err;
+  EXPECT_EQ(total_jobs(), 0);
+}
+
+TEST_F(RecadoctlTest, RetryDiscardedRequeuesEveryDiscardedJobOfTheQueue) {
+  const int64_t a1 = finished_job("a", JobFinish::Action::discard, "x");
+  const int64_t a2 = finished_job("a", JobFinish::Action::discard, "y");
+  const int64_t a_done = finished_job("a", JobFinish::Action::complete);
+  const int64_t b1 = finished_job("b", JobFinish::Action::discard, "z");
+
+  auto r = ctl({"jobs", "retry", "--discarded", "--queue", "a"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("requeued 2"), std::string::npos) << r.out;
+  EXPECT_EQ(state_of(a1), "available");
+  EXPECT_EQ(state_of(a2), "available");
+  EXPECT_EQ(state_of(a_done), "finished:completed");
+  EXPECT_EQ(state_of(b1), "finished:discarded");
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE attempt <> 0"), 0);
+
+  json all = ctl_json({"jobs", "retry", "--discarded"});
+  EXPECT_EQ(all, json({{"requeued", 1}}));
+  EXPECT_EQ(state_of(b1), "available");
+  EXPECT_EQ(state_of(a_done), "finished:completed");
+  EXPECT_EQ(ctl_json({"jobs", "retry", "--discarded"}), json({{"requeued", 0}}));
+}
+
+TEST_F(RecadoctlTest, RetryOfADiscardedJobWhoseDedupKeyIsLiveIsRefused) {
+  NewJob keyed = job("q");
+  keyed.dedup_key = "invoice-42";
+  const int64_t old_id = finished_job("q", JobFinish::Action::discard, "failed", keyed);
+  NewJob again = job("q");
+  again.dedup_key = "invoice-42";
+  const int64_t live_id = enqueue(again);
+  ASSERT_NE(live_id, old_id);
+
+  auto r = ctl({"jobs", "retry", std::to_string(old_id)});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(std::to_string(old_id)), std::string::npos) << r.err;
+  // The reason names the dedup key, not "no job" (the job exists; it is discarded).
+  EXPECT_NE(r.err.find("invoice-42"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("no job"), std::string::npos) << r.err;
+  EXPECT_EQ(state_of(old_id), "finished:discarded");
+  EXPECT_EQ(state_of(live_id), "available");
+  EXPECT_EQ(total_jobs(), 2);
+}
+
+TEST_F(RecadoctlTest, RetryDiscardedSkipsJobsWhoseDedupKeyIsLive) {
+  NewJob keyed = job("q");
+  keyed.dedup_key = "k";
+  const int64_t held = finished_job("q", JobFinish::Action::discard, "e", keyed);
+  const int64_t free_job = finished_job("q", JobFinish::Action::discard, "e");
+  NewJob live = job("q");
+  live.dedup_key = "k";
+  enqueue(live);
+  json r = ctl_json({"jobs", "retry", "--discarded"});
+  EXPECT_EQ(r, json({{"requeued", 1}}));
+  EXPECT_EQ(state_of(held), "finished:discarded");
+  EXPECT_EQ(state_of(free_job), "available");
+}
+
+TEST_F(RecadoctlTest, RetryDiscardedWithTwoDiscardedJobsSharingADedupKeyRequeuesOne) {
+  // The key was free between the two: both jobs exist, both discarded. Only one may go live.
+  NewJob keyed = job("q");
+  keyed.dedup_key = "report-2026";
+  const int64_t first = finished_job("q", JobFinish::Action::discard, "e1", keyed);
+  const int64_t second = finished_job("q", JobFinish::Action::discard, "e2", keyed);
+  const int64_t unkeyed = finished_job("q", JobFinish::Action::discard, "e3");
+  auto r = ctl({"--json", "jobs", "retry", "--discarded"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out, nullptr, false), json({{"requeued", 2}})) << r.out;
+  EXPECT_EQ(state_of(unkeyed), "available");
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE dedup_key = 'report-2026'"), 1);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished WHERE dedup_key = 'report-2026' "
+                     "AND state = 'discarded' AND id IN (" + std::to_string(first) + "," +
+                     std::to_string(second) + ")"),
+            1);
+}
+
+TEST_F(RecadoctlTest, RetryNeedsAnIdOrDiscardedButNotBoth) {
+  const int64_t id = finished_job("q", JobFinish::Action::discard, "e");
+  EXPECT_EQ(ctl({"jobs", "retry"}).code, 2);
+  EXPECT_EQ(ctl({"jobs", "retry", std::to_string(id), "--discarded"}).code, 2);
+  EXPECT_EQ(ctl({"jobs", "retry", "--queue", "q"}).code, 2);  // --queue needs --discarded
+  EXPECT_EQ(state_of(id), "finished:discarded");
+}
+
+// --- jobs cancel --------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, CancelOfAWaitingJobCancelsIt) {
+  const int64_t id = enqueue(job("q"));
+  json r = ctl_json({"jobs", "cancel", std::to_string(id)});
+  EXPECT_EQ(r["id"], id);
+  EXPECT_EQ(r["action"], "cancelled");
+  EXPECT_EQ(state_of(id), "finished:cancelled");
+  EXPECT_TRUE(job_store::claim(conn, "q", 10, kWorker, 30s).empty());
+  EXPECT_EQ(ctl_json({"jobs", "show", std::to_string(id)})["state"], "cancelled");
+
+  // Scheduled and retryable jobs are waiting too.
+  NewJob later = job("q");
+  later.run_at = std::chrono::system_clock::now() + 1h;
+  const int64_t scheduled = enqueue(later);
+  const int64_t retryable = finished_job("r", JobFinish::Action::retry, "later");
+  EXPECT_EQ(ctl({"jobs", "cancel", std::to_string(scheduled)}).code, 0);
+  EXPECT_EQ(ctl({"jobs", "cancel", std::to_string(retryable)}).code, 0);
+  EXPECT_EQ(state_of(scheduled), "finished:cancelled");
+  EXPECT_EQ(state_of(retryable), "finished:cancelled");
+}
+
+TEST_F(RecadoctlTest, CancelOfARunningJobExits1AndChangesNothing) {
+  const int64_t id = running_job("q");
+  const std::string sid = std::to_string(id);
+  auto r = ctl({"jobs", "cancel", sid});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(sid), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("running"), std::string::npos) << r.err;
+  EXPECT_EQ(db.scalar("SELECT state || ' ' || attempt || ' ' || lease_owner FROM recado.jobs WHERE id = " + sid),
+            std::string("running 1 ") + kWorker);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished"), 0);
+  // The worker can still finish it.
+  EXPECT_EQ(job_store::finish(conn, {{id, JobFinish::Action::complete, {}, {}}}, kWorker).completed, 1);
+}
+
+TEST_F(RecadoctlTest, CancelOfAFinishedJobExits1AndChangesNothing) {
+  const int64_t completed = finished_job("q", JobFinish::Action::complete);
+  const int64_t discarded = finished_job("q", JobFinish::Action::discard, "e");
+  for (auto [id, state] : {std::pair{completed, "completed"}, std::pair{discarded, "discarded"}}) {
+    SCOPED_TRACE(state);
+    const std::string sid = std::to_string(id);
+    const std::string before = db.scalar("SELECT finished_at::text FROM recado.jobs_finished WHERE id = " + sid);
+    auto r = ctl({"jobs", "cancel", sid});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find(sid), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(state), std::string::npos) << r.err;
+    EXPECT_EQ(state_of(id), std::string("finished:") + state);
+    EXPECT_EQ(db.scalar("SELECT finished_at::text FROM recado.jobs_finished WHERE id = " + sid), before);
+  }
+  auto missing = ctl({"jobs", "cancel", "31337"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("31337"), std::string::npos) << missing.err;
+}
+
+// --- queue pause / resume -----------------------------------------------------------------
+
+TEST_F(RecadoctlTest, PauseAndResumeChangeWhatClaimReturns) {
+  const int64_t mail = enqueue(job("mail"));
+  const int64_t other = enqueue(job("other"));
+  json paused = ctl_json({"queue", "pause", "mail"});
+  EXPECT_EQ(paused, json({{"queue", "mail"}, {"paused", true}}));
+  EXPECT_TRUE(job_store::claim(conn, "mail", 10, kWorker, 30s).empty());
+  auto o = job_store::claim(conn, "other", 10, kWorker, 30s);  // other queues are unaffected
+  ASSERT_EQ(o.size(), 1u);
+  EXPECT_EQ(o[0].id, other);
+  EXPECT_EQ(state_of(mail), "available");
+
+  auto r = ctl({"queue", "resume", "mail"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(row_starting_with(r.out, "mail"), (std::vector<std::string>{"mail", "false"})) << r.out;
+  auto m = job_store::claim(conn, "mail", 10, kWorker, 30s);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].id, mail);
+
+  // Pausing twice and resuming twice are no-ops the second time.
+  const int64_t next = enqueue(job("mail"));
+  ASSERT_EQ(ctl({"queue", "pause", "mail"}).code, 0);
+  ASSERT_EQ(ctl({"queue", "pause", "mail"}).code, 0);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.queues WHERE name = 'mail' AND paused"), 1);
+  EXPECT_TRUE(job_store::claim(conn, "mail", 10, kWorker, 30s).empty());
+  ASSERT_EQ(ctl({"queue", "resume", "mail"}).code, 0);
+  ASSERT_EQ(ctl({"queue", "resume", "mail"}).code, 0);
+  auto n = job_store::claim(conn, "mail", 10, kWorker, 30s);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].id, next);
+}
+
+// --- enqueue ------------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, EnqueueCreatesAJobWithTheGivenFields) {
+  json r = ctl_json({"enqueue", "scripted", "--queue", "mail", "--payload", R"({"to":"x@y.z","n":[1,2]})",
+                     "--run-at", "2030-01-02T03:04:05Z", "--dedup-key", "d-1", "--sequence-key", "s-1",
+                     "--priority", "7", "--max-attempts", "4"});
+  ASSERT_TRUE(r["id"].is_number_integer()) << r.dump();
+  EXPECT_EQ(r["duplicate"], false);
+  const std::string sid = std::to_string(r["id"].get<int64_t>());
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs"), 1);
+  EXPECT_EQ(db.scalar("SELECT queue || '|' || kind || '|' || state || '|' || priority || '|' || max_attempts || '|' ||"
+                      " attempt || '|' || dedup_key || '|' || sequence_key FROM recado.jobs WHERE id = " + sid),
+            "mail|scripted|available|7|4|0|d-1|s-1");
+  EXPECT_EQ(json::parse(db.scalar("SELECT payload::text FROM recado.jobs WHERE id = " + sid)),
+            json::parse(R"({"to":"x@y.z","n":[1,2]})"));
+  EXPECT_EQ(db.scalar("SELECT extract(epoch FROM run_at)::bigint FROM recado.jobs WHERE id = " + sid),
+            "1893553445");
+}
+
+TEST_F(RecadoctlTest, EnqueueDefaultsAndRunIn) {
+  auto r = ctl({"enqueue", "noop"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(words_of(lines[0]), (std::vector<std::string>{"ID", "DUPLICATE"}));
+  const auto row = words_of(lines[1]);
+  ASSERT_EQ(row.size(), 2u);
+  EXPECT_EQ(row[1], "false");
+  EXPECT_EQ(db.scalar("SELECT queue || '|' || kind || '|' || payload::text || '|' || priority || '|' || max_attempts "
+                      "|| '|' || (run_at <= now()) || '|' || (dedup_key IS NULL) FROM recado.jobs WHERE id = " + row[0]),
+            "default|noop|{}|0|25|true|true");
+
+  json later = ctl_json({"enqueue", "noop", "--run-in", "5m"});
+  const std::string sid = std::to_string(later["id"].get<int64_t>());
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE id = " + sid +
+                     " AND run_at > now() + interval '4 minutes' AND run_at < now() + interval '6 minutes'"),
+            1);
+  EXPECT_EQ(ctl_json({"queues"})[0]["scheduled"], 1);
+}
+
+TEST_F(RecadoctlTest, EnqueueWithALiveDedupKeyReportsTheDuplicate) {
+  json first = ctl_json({"enqueue", "noop", "--dedup-key", "once", "--payload", R"({"v":1})"});
+  EXPECT_EQ(first["duplicate"], false);
+  json second = ctl_json({"enqueue", "noop", "--dedup-key", "once", "--payload", R"({"v":2})"});
+  EXPECT_EQ(second["duplicate"], true);
+  EXPECT_EQ(second["id"], first["id"]);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs"), 1);
+  EXPECT_EQ(db.scalar("SELECT payload->>'v' FROM recado.jobs"), "1");
+  auto human = ctl({"enqueue", "noop", "--dedup-key", "once"});
+  ASSERT_EQ(human.code, 0) << human.err;
+  EXPECT_EQ(row_starting_with(human.out, std::to_string(first["id"].get<int64_t>())),
+            (std::vector<std::string>{std::to_string(first["id"].get<int64_t>()), "true"}))
+      << human.out;
+}
+
+TEST_F(RecadoctlTest, EnqueueWithInvalidInputExits2AndInsertsNothing) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"enqueue", "noop", "--payload", "{not json"},
+      {"enqueue", "noop", "--payload", "[1,2]"},
+      {"enqueue", "no_such_kind"},
+      {"enqueue", "noop", "--run-at", "tomorrow"},
+      {"enqueue", "noop", "--run-at", "2030-13-45T99:00:00Z"},
+      {"enqueue", "noop", "--run-in", "soon"},
+      {"enqueue", "noop", "--max-attempts", "1001"},
+      {"enqueue", "noop", "--priority", "40000"},
+      {"enqueue", "noop", "--queue", "bad queue"},
+  };
+  for (const auto& args : bad) {
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    SCOPED_TRACE(joined);
+    auto r = ctl(args);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_FALSE(r.err.empty());
+  }
+  EXPECT_EQ(total_jobs(), 0);
+  auto unknown = ctl({"enqueue", "no_such_kind"});
+  EXPECT_NE(unknown.err.find("no_such_kind"), std::string::npos) << unknown.err;
+  auto payload = ctl({"enqueue", "noop", "--payload", "{not json"});
+  EXPECT_NE(payload.err.find("payload"), std::string::npos) << payload.err;
+  auto run_at = ctl({"enqueue", "noop", "--run-at", "tomorrow"});
+  EXPECT_NE(run_at.err.find("run_at"), std::string::npos) << run_at.err;
+  EXPECT_EQ(total_jobs(), 0);
+}
+
+// --- workers ------------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, WorkersShowsARegisteredWorkerAndItsRunningJobs) {
+  const std::string worker = "host-a:4242:abcd";
+  job_store::heartbeat(conn, worker, "host-a", 4242, {"mail", "default"}, 30s);
+  enqueue(job("mail"));
+  ASSERT_EQ(job_store::claim(conn, "mail", 1, worker, 30s).size(), 1u);
+
+  json w = ctl_json({"workers"});
+  ASSERT_EQ(w.size(), 1u) << w.dump();
+  EXPECT_EQ(w[0]["id"], worker);
+  EXPECT_EQ(w[0]["host"], "host-a");
+  EXPECT_EQ(w[0]["pid"], 4242);
+  EXPECT_EQ(w[0]["queues"], json({"mail", "default"}));
+  EXPECT_EQ(w[0]["running"], 1);
+  ASSERT_TRUE(w[0]["heartbeat_age_s"].is_number());
+  EXPECT_GE(w[0]["heartbeat_age_s"].get<double>(), 0.0);
+  EXPECT_LT(w[0]["heartbeat_age_s"].get<double>(), 60.0);
+  EXPECT_TRUE(w[0]["heartbeat_at"].is_string());
+  EXPECT_TRUE(w[0]["started_at"].is_string());
+
+  auto r = ctl({"workers"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(words_of(lines[0]), (std::vector<std::string>{"ID", "QUEUES", "RUNNING", "STARTED_AT", "HEARTBEAT_AT",
+                                                          "HEARTBEAT_AGE_S"}));
+  auto row = words_of(lines[1]);
+  ASSERT_EQ(row.size(), 6u) << lines[1];
+  EXPECT_EQ(row[0], worker);
+  EXPECT_EQ(row[1], "mail,default");
+  EXPECT_EQ(row[2], "1");
+
+  job_store::unregister_worker(conn, worker);
+  EXPECT_EQ(ctl_json({"workers"}), json::array());
+}
+
+// --- where the database is ----------------------------------------------------------------
+
+TEST_F(RecadoctlTest, UnreachableDatabaseExits3WithAMessage) {
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"queues"}, std::vector<std::string>{"jobs", "show", "1"},
+        std::vector<std::string>{"enqueue", "noop"}}) {
+    std::vector<std::string> args = {"--database-url", "postgresql:///nope?host=/nonexistent"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    auto r = run_raw(args);
+    EXPECT_EQ(r.code, 3) << cmd[0];
+    EXPECT_NE(r.err.find("recadoctl"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("database"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(RecadoctlTest, NoDatabaseConfiguredExits2WithAMessage) {
+  auto r = run_raw({"queues"}, {{"RECADO_DEV_DATA_DIR", "/nonexistent/recado-dev"}, {"RECADO_DATABASE_URL", ""}});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no database"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--database-url"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(RecadoctlTest, DatabaseUrlComesFromTheEnvironmentOrTheConfigFile) {
+  enqueue(job("from-config"));
+  auto env = run_raw({"--json", "queues"}, {{"RECADO_DATABASE_URL", db.url()}});
+  ASSERT_EQ(env.code, 0) << env.err;
+  EXPECT_EQ(json::parse(env.out)[0]["queue"], "from-config");
+
+  if (std::getenv("RECADO_DATABASE_URL"))
+    GTEST_SKIP() << "RECADO_DATABASE_URL is set here and would override the file's database.url";
+  const std::string path = ::testing::TempDir() + "recadoctl-" + std::to_string(getpid()) + ".yaml";
+  {
+    std::ofstream f(path);
+    f << "database:\n  url: \"" << db.url() << "\"\n";
+  }
+  auto file = run_raw({"-c", path, "--json", "queues"});
+  EXPECT_EQ(file.code, 0) << file.err;
+  EXPECT_EQ(json::parse(file.out, nullptr, false)[0]["queue"], "from-config") << file.out;
+  auto via_env = run_raw({"--json", "queues"}, {{"RECADO_CONFIG", path}});
+  EXPECT_EQ(via_env.code, 0) << via_env.err;
+  std::remove(path.c_str());
+
+  auto missing = run_raw({"-c", "/nonexistent/recado.yaml", "queues"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("/nonexistent/recado.yaml"), std::string::npos) << missing.err;
+}
+
+TEST_F(RecadoctlTest, ABadConfigFileExits2NamingFileAndLine) {
+  const std::string path = ::testing::TempDir() + "recadoctl-bad-" + std::to_string(getpid()) + ".yaml";
+  {
+    std::ofstream f(path);
+    f << "database:\n  url: \"" << db.url() << "\"\n  colour: blue\n";
+  }
+  auto r = run_raw({"-c", path, "queues"});
+  std::remove(path.c_str());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(path + ":3"), std::string::npos) << r.err;
+}
+
+// --- usage --------------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, UsageErrorsExit2AndHelpExits0) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"frobnicate"},
+      {"jobs"},
+      {"jobs", "frobnicate"},
+      {"jobs", "show"},
+      {"jobs", "show", "abc"},
+      {"jobs", "cancel"},
+      {"queue"},
+      {"queue", "pause"},
+      {"queue", "resume"},
+      {"enqueue"},
+      {"--no-such-flag", "queues"},
+  };
+  for (const auto& args : bad) {
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    SCOPED_TRACE(joined);
+    auto r = ctl(args);
+    EXPECT_EQ(r.code, 2) << r.out << r.err;
+    EXPECT_FALSE(r.err.empty() && r.out.empty());
+  }
+  EXPECT_EQ(total_jobs(), 0);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.queues"), 0);
+
+  auto help = run_raw({"--help"});  // asking for help is not an error
+  EXPECT_EQ(help.code, 0) << help.err;
+  EXPECT_NE(help.out.find("queues"), std::string::npos) << help.out;
+}
+
+}  // namespace
+}  // namespace recado
