@@ -129,39 +129,47 @@ void Worker::claim_all(bool wake) {
 }
 
 void Worker::claim(Queue& q) {
-  if (phase_ != Phase::running || q.claiming || !q.maybe_more) return;
-  const int free = q.concurrency - q.in_flight;
-  if (free <= 0) return;
-  const int limit = std::min(free, config_.claim_batch);
-  q.claiming = true;
-  q.maybe_more = false;
-  q.in_flight += limit;
-  Queue* qp = &q;
-  db<std::vector<Job>>(
-      [name = q.name, limit, id = id_, lease = config_.lease](pqxx::connection& c) {
-        return job_store::claim(c, name, limit, id, lease);
-      },
-      [this, qp, limit](DbResult<std::vector<Job>> r) {
-        qp->claiming = false;
-        qp->in_flight -= limit;
-        if (!r.ok()) {
-          log::warn("claim failed; will poll again", {{"queue", qp->name}, {"error", r.error.message}});
-          return;
-        }
-        auto& jobs = *r.value;
-        stats_.claimed += static_cast<int64_t>(jobs.size());
-        if (static_cast<int>(jobs.size()) == limit) qp->maybe_more = true;
-        if (phase_ != Phase::running) {
-          // Claimed while shutting down: give them straight back.
-          std::vector<int64_t> ids;
-          for (const Job& j : jobs) ids.push_back(j.id);
-          db<int>([ids, id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },
-                  [this](DbResult<int> h) { if (h.ok()) stats_.handed_back += *h.value; });
-          return;
-        }
-        for (Job& job : jobs) run(*qp, std::move(job));
-        claim(*qp);
-      });
+  // Several claims may be in flight per queue, so the database works on the next batch
+  // while this loop runs the last one; each claim reserves the slots it asks for.
+  const int max_claims = std::max(1, pool_.size() / 2);
+  while (phase_ == Phase::running && q.maybe_more && q.claims_in_flight < max_claims) {
+    const int free = q.concurrency - q.in_flight;
+    const int limit = std::min(free, config_.claim_batch);
+    // A small claim behind a big one in flight is not worth a round trip.
+    if (limit <= 0 || (q.claims_in_flight > 0 && limit < std::min(config_.claim_batch, q.concurrency))) return;
+    ++q.claims_in_flight;
+    q.in_flight += limit;
+    Queue* qp = &q;
+    db<std::vector<Job>>(
+        [name = q.name, limit, id = id_, lease = config_.lease](pqxx::connection& c) {
+          return job_store::claim(c, name, limit, id, lease);
+        },
+        [this, qp, limit](DbResult<std::vector<Job>> r) { on_claimed(*qp, limit, std::move(r)); });
+  }
+}
+
+void Worker::on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> r) {
+  --q.claims_in_flight;
+  q.in_flight -= limit;
+  if (!r.ok()) {
+    log::warn("claim failed; will poll again", {{"queue", q.name}, {"error", r.error.message}});
+    return;
+  }
+  auto& jobs = *r.value;
+  stats_.claimed += static_cast<int64_t>(jobs.size());
+  q.maybe_more = static_cast<int>(jobs.size()) == limit;
+  if (phase_ != Phase::running) {
+    // Claimed while shutting down: give them straight back.
+    std::vector<int64_t> ids;
+    for (const Job& j : jobs) ids.push_back(j.id);
+    db<int>([ids, id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },
+            [this](DbResult<int> h) {
+              if (h.ok()) stats_.handed_back += *h.value;
+            });
+    return;
+  }
+  for (Job& job : jobs) run(q, std::move(job));
+  claim(q);
 }
 
 void Worker::run(Queue& q, Job job) {

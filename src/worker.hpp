@@ -47,7 +47,7 @@ class Worker {
     std::string name;
     int concurrency = 0;
     int in_flight = 0;  // running jobs plus jobs asked for by a claim not yet answered
-    bool claiming = false;
+    int claims_in_flight = 0;
     bool claim_scheduled = false;
     bool maybe_more = true;  // the last claim came back full, or we were woken
   };
@@ -56,6 +56,7 @@ class Worker {
 
   void claim(Queue& q);
   void claim_all(bool wake);
+  void on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> result);
   void run(Queue& q, Job job);
   void on_done(int64_t id, Outcome outcome);
   void schedule_claim(Queue& q);

@@ -1,0 +1,38 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include "src/local_postgres.hpp"
+
+namespace recado::bench {
+
+struct Options {
+  int jobs = 0;     // 0: the benchmark's default
+  int seconds = 0;  // 0: the benchmark's default
+};
+
+int queue(const Options& options);
+int enqueue(const Options& options);
+int latency(const Options& options);
+
+// A durable PostgreSQL (fsync and synchronous_commit on) in a temp folder, or
+// RECADO_BENCH_DATABASE_URL's server; a fresh migrated database.
+class BenchDatabase {
+ public:
+  BenchDatabase();
+  ~BenchDatabase();
+  const std::string& url() const { return url_; }
+  const std::string& socket_dir() const { return socket_dir_; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<LocalPostgres> pg_;
+  std::string url_;
+  std::string socket_dir_;
+};
+
+// The summary line.
+void summary(const std::string& name, double value, const std::string& unit, double ratio,
+             const std::string& reference, const std::string& goal, bool pass);
+
+}  // namespace recado::bench

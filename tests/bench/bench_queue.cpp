@@ -1,0 +1,130 @@
+// Queue throughput: recado worker against the database's own ceiling for the same SQL.
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "src/job_store.hpp"
+#include "tests/bench/bench.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/pg_harness.hpp"
+
+namespace recado::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Fresh queue of `n` no-op jobs, committed in one transaction.
+void fill(pqxx::connection& conn, int n) {
+  pqxx::nontransaction tx(conn);
+  tx.exec("TRUNCATE recado.jobs, recado.jobs_finished");
+  tx.exec("INSERT INTO recado.jobs (queue, kind) SELECT 'default', 'noop' FROM generate_series(1, " +
+          std::to_string(n) + ")");
+  tx.exec("VACUUM ANALYZE recado.jobs");
+  tx.exec("NOTIFY recado_jobs, 'default'");
+}
+
+bool drained(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  return !tx.exec("SELECT EXISTS (SELECT 1 FROM recado.jobs)")[0][0].as<bool>();
+}
+
+// `threads` connections, each claiming 100 and completing them, back to back.
+double reference(const std::string& url, int n, int threads) {
+  pqxx::connection conn(url);
+  fill(conn, n);
+  std::atomic<int> done{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      pqxx::connection c(url);
+      const std::string me = "reference-" + std::to_string(t);
+      for (;;) {
+        auto jobs = job_store::claim(c, "default", 100, me, std::chrono::seconds{30});
+        if (jobs.empty()) break;
+        std::vector<JobFinish> verdicts;
+        verdicts.reserve(jobs.size());
+        for (const Job& j : jobs) verdicts.push_back({j.id, JobFinish::Action::complete, {}, {}});
+        done += job_store::finish(c, verdicts, me).completed;
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  const double secs = seconds_since(start);
+  if (done != n) throw std::runtime_error(fmt::format("reference completed {} of {} jobs", done.load(), n));
+  return n / secs;
+}
+
+double worker_run(const std::string& url, int n, const std::string& config_path) {
+  pqxx::connection conn(url);
+  {
+    pqxx::nontransaction tx(conn);
+    tx.exec("TRUNCATE recado.jobs, recado.jobs_finished, recado.workers");
+  }
+  test::ChildProcess worker({RECADO_BIN, "-c", config_path, "worker"}, {{"RECADO_DATABASE_URL", url}});
+  if (!test::poll_until([&] {
+        pqxx::nontransaction tx(conn);
+        return tx.exec("SELECT count(*) FROM recado.workers")[0][0].as<int>() == 1;
+      }))
+    throw std::runtime_error("recado worker did not register:\n" + worker.output());
+  fill(conn, n);
+  const auto start = Clock::now();
+  if (!test::poll_until([&] { return drained(conn); }, std::chrono::minutes{5}))
+    throw std::runtime_error("recado worker did not drain the queue:\n" + worker.output());
+  const double secs = seconds_since(start);
+  worker.signal(SIGTERM);
+  auto status = worker.wait(std::chrono::seconds{30});
+  if (!status || status->code != 0) throw std::runtime_error("recado worker did not exit cleanly:\n" + worker.output());
+  pqxx::nontransaction tx(conn);
+  const int completed = tx.exec("SELECT count(*) FROM recado.jobs_finished WHERE state = 'completed'")[0][0].as<int>();
+  if (completed != n) throw std::runtime_error(fmt::format("worker completed {} of {} jobs", completed, n));
+  return n / secs;
+}
+
+}  // namespace
+
+int queue(const Options& options) {
+  const int n = options.jobs ? options.jobs : 100000;
+  BenchDatabase db;
+  const std::string config_path = "/tmp/recado-bench-worker-" + std::to_string(getpid()) + ".yaml";
+  {
+    std::ofstream out(config_path);
+    out << "database:\n  pool_size: 4\nlog:\n  level: warn\n"
+           "worker:\n  queues:\n    default:\n      concurrency: 1000\n  claim_batch: 100\n";
+  }
+  std::cout << fmt::format("queue: {} no-op jobs, claim batches of 100\n", n);
+  double ceiling = 0;
+  int best_threads = 0;
+  for (int threads : {1, 2, 4}) {
+    const double rate = reference(db.url(), n, threads);
+    std::cout << fmt::format("  reference SQL, {} connection(s): {:.0f} jobs/s\n", threads, rate);
+    if (rate > ceiling) {
+      ceiling = rate;
+      best_threads = threads;
+    }
+  }
+  double best = 0;
+  for (int run = 0; run < 2; ++run) {
+    const double rate = worker_run(db.url(), n, config_path);
+    std::cout << fmt::format("  recado worker, run {}: {:.0f} jobs/s\n", run + 1, rate);
+    best = std::max(best, rate);
+  }
+  std::remove(config_path.c_str());
+  std::cout << fmt::format("  ceiling: the best reference ({} connection(s))\n", best_threads);
+  const double ratio = best / ceiling;
+  summary("queue", best, "jobs/s", ratio, "db-ceiling", ">= 0.8x", ratio >= 0.8);
+  return 0;
+}
+
+}  // namespace recado::bench
