@@ -7,8 +7,15 @@
 
 namespace recado {
 
-using Timestamp = std::chrono::system_clock::time_point;
+// Microsecond resolution, like PostgreSQL's timestamptz, and a range of ±292,000 years
+// (nanosecond system_clock time points end in 2262).
 using Duration = std::chrono::microseconds;
+using Timestamp = std::chrono::time_point<std::chrono::system_clock, Duration>;
+
+// The wall clock. Business logic gets time from a Clock instead.
+inline Timestamp system_now() {
+  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
 
 class Clock {
  public:
@@ -18,7 +25,7 @@ class Clock {
 
 class SystemClock final : public Clock {
  public:
-  Timestamp now() const override { return std::chrono::system_clock::now(); }
+  Timestamp now() const override { return system_now(); }
 };
 
 // A clock that only moves when told to. Safe to read from any thread.
@@ -31,16 +38,12 @@ class FakeClock final : public Clock {
   void set(Timestamp t) { micros_ = to_micros(t); }
 
  private:
-  static int64_t to_micros(Timestamp t) {
-    return std::chrono::duration_cast<Duration>(t.time_since_epoch()).count();
-  }
+  static int64_t to_micros(Timestamp t) { return t.time_since_epoch().count(); }
   std::atomic<int64_t> micros_;
 };
 
 // Microseconds since the Unix epoch: how timestamps cross into SQL.
-inline int64_t epoch_micros(Timestamp t) {
-  return std::chrono::duration_cast<Duration>(t.time_since_epoch()).count();
-}
+inline int64_t epoch_micros(Timestamp t) { return t.time_since_epoch().count(); }
 inline Timestamp from_epoch_micros(int64_t us) { return Timestamp{Duration{us}}; }
 
 }  // namespace recado

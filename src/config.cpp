@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -266,11 +267,9 @@ std::string mask_url(const std::string& url) {
     if (at != std::string::npos && colon != std::string::npos && colon < at)
       out.replace(colon + 1, at - colon - 1, "***");
   }
-  const auto pw = out.find("password=");
-  if (pw != std::string::npos) {
-    auto end = out.find_first_of(" &", pw);
-    out.replace(pw + 9, (end == std::string::npos ? out.size() : end) - pw - 9, "***");
-  }
+  // key=value form: password = secret, password='a secret'
+  static const std::regex kPassword(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+))");
+  out = std::regex_replace(out, kPassword, "$1***");
   return out;
 }
 

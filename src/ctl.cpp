@@ -187,7 +187,7 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
       if (max_attempts) body["max_attempts"] = max_attempts;
       std::set<std::string> names;
       for (const JobKind& k : kinds) names.insert(std::string(k.name));
-      auto parsed = parse_job_request(body.dump(), names, std::chrono::system_clock::now());
+      auto parsed = parse_job_request(body.dump(), names, system_now());
       if (auto* err = std::get_if<JobRequestError>(&parsed)) throw CLI::ValidationError("enqueue", err->reason);
       auto r = job_store::enqueue(conn, {std::get<NewJob>(parsed)});
       print(json{{"id", r[0].id}, {"duplicate", !r[0].inserted}}, {"id", "duplicate"});

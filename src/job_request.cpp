@@ -18,6 +18,21 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
+// The integer in `value` when it is one within [lo, hi].
+std::optional<int> int_in_range(const json& value, int64_t lo, int64_t hi) {
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<uint64_t>();
+    if (v > static_cast<uint64_t>(hi) || static_cast<int64_t>(v) < lo) return std::nullopt;
+    return static_cast<int>(v);
+  }
+  if (!value.is_number_integer()) return std::nullopt;
+  const auto v = value.get<int64_t>();
+  if (v < lo || v > hi) return std::nullopt;
+  return static_cast<int>(v);
+}
+
+constexpr Duration kLongestDelay = std::chrono::hours{24 * 36600};  // a century
+
 }  // namespace
 
 std::variant<NewJob, JobRequestError> parse_job_request(std::string_view body,
@@ -48,13 +63,13 @@ std::variant<NewJob, JobRequestError> parse_job_request(std::string_view body,
       if (!value.is_object()) return JobRequestError{"'payload' must be a JSON object"};
       job.payload_json = value.dump();
     } else if (key == "priority") {
-      if (!value.is_number_integer() || value.get<int64_t>() < -32768 || value.get<int64_t>() > 32767)
-        return JobRequestError{"'priority' must be an integer from -32768 to 32767"};
-      job.priority = value.get<int>();
+      auto v = int_in_range(value, -32768, 32767);
+      if (!v) return JobRequestError{"'priority' must be an integer from -32768 to 32767"};
+      job.priority = *v;
     } else if (key == "max_attempts") {
-      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 1000)
-        return JobRequestError{"'max_attempts' must be an integer from 1 to 1000"};
-      job.max_attempts = value.get<int>();
+      auto v = int_in_range(value, 1, 1000);
+      if (!v) return JobRequestError{"'max_attempts' must be an integer from 1 to 1000"};
+      job.max_attempts = *v;
     } else if (key == "run_at") {
       if (!value.is_string()) return JobRequestError{"'run_at' must be an RFC 3339 time string"};
       auto t = parse_rfc3339(value.get<std::string>());
@@ -66,6 +81,7 @@ std::variant<NewJob, JobRequestError> parse_job_request(std::string_view body,
       if (!value.is_string()) return JobRequestError{"'run_in' must be a duration string such as \"5m\""};
       auto d = parse_duration(value.get<std::string>());
       if (!d) return JobRequestError{"'run_in' is not a duration such as 30s, 5m or 2h"};
+      if (*d > kLongestDelay) return JobRequestError{"'run_in' may be at most a century"};
       if (has_run_at) return JobRequestError{"give 'run_at' or 'run_in', not both"};
       job.run_at = now + *d;
       has_run_at = true;

@@ -112,7 +112,7 @@ class RecadoctlTest : public ::testing::Test {
   int64_t finished_job(const std::string& queue, JobFinish::Action action, std::string error = {},
                        NewJob j = {}) {
     const int64_t id = running_job(queue, std::move(j));
-    JobFinish v{id, action, std::chrono::system_clock::now() + 1h, std::move(error)};
+    JobFinish v{id, action, system_now() + 1h, std::move(error)};
     EXPECT_EQ(job_store::finish(conn, {v}, kWorker).total(), 1);
     return id;
   }
@@ -139,7 +139,7 @@ class RecadoctlTest : public ::testing::Test {
     const int64_t oldest = enqueue(job("mail"));
     enqueue(job("mail"));
     NewJob later = job("mail");
-    later.run_at = std::chrono::system_clock::now() + 1h;
+    later.run_at = system_now() + 1h;
     enqueue(later);
     enqueue(job("other"));
     db.scalar("UPDATE recado.jobs SET run_at = now() - interval '90 seconds' WHERE id = " + std::to_string(oldest));
@@ -282,7 +282,7 @@ TEST_F(RecadoctlTest, JobsListFiltersByStateIncludingScheduled) {
   queue_admin::cancel_job(conn, cancelled);
   const int64_t available = enqueue(job("q"));
   NewJob later = job("q");
-  later.run_at = std::chrono::system_clock::now() + 1h;
+  later.run_at = system_now() + 1h;
   const int64_t scheduled = enqueue(later);
 
   const std::map<std::string, int64_t> expected = {
@@ -445,7 +445,7 @@ TEST_F(RecadoctlTest, RetryOfADiscardedJobRequeuesItWithAttemptZero) {
 
 TEST_F(RecadoctlTest, RetryOfAWaitingJobMakesItRunNow) {
   NewJob later = job("q");
-  later.run_at = std::chrono::system_clock::now() + 1h;
+  later.run_at = system_now() + 1h;
   const int64_t id = enqueue(later);
   auto r = ctl({"jobs", "retry", std::to_string(id)});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -574,7 +574,7 @@ TEST_F(RecadoctlTest, CancelOfAWaitingJobCancelsIt) {
 
   // Scheduled and retryable jobs are waiting too.
   NewJob later = job("q");
-  later.run_at = std::chrono::system_clock::now() + 1h;
+  later.run_at = system_now() + 1h;
   const int64_t scheduled = enqueue(later);
   const int64_t retryable = finished_job("r", JobFinish::Action::retry, "later");
   EXPECT_EQ(ctl({"jobs", "cancel", std::to_string(scheduled)}).code, 0);

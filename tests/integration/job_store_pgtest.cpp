@@ -22,7 +22,7 @@ NewJob job(std::string kind = "noop", std::string queue = "default") {
   return j;
 }
 
-JobFinish verdict(int64_t id, JobFinish::Action a, std::string error = {}, Timestamp at = std::chrono::system_clock::now()) {
+JobFinish verdict(int64_t id, JobFinish::Action a, std::string error = {}, Timestamp at = system_now()) {
   return {id, a, at, std::move(error)};
 }
 
@@ -63,7 +63,7 @@ TEST_F(JobStoreTest, ClaimRespectsQueuePriorityAndRunAt) {
   NewJob low = job(), high = job(), later = job(), other = job("noop", "other");
   low.priority = 5;
   high.priority = -1;
-  later.run_at = std::chrono::system_clock::now() + 1h;
+  later.run_at = system_now() + 1h;
   auto ids = job_store::enqueue(conn, {low, high, later, other});
   auto claimed = job_store::claim(conn, "default", 10, "w", 30s);
   ASSERT_EQ(claimed.size(), 2u);
@@ -83,7 +83,7 @@ TEST_F(JobStoreTest, CompleteMovesJobToFinishedTable) {
 TEST_F(JobStoreTest, RetryRecordsErrorAndWaitsUntilRunAt) {
   job_store::enqueue(conn, {job()});
   auto c = job_store::claim(conn, "default", 1, "w", 30s);
-  const auto at = std::chrono::system_clock::now() + 1h;
+  const auto at = system_now() + 1h;
   auto counts = job_store::finish(conn, {verdict(c[0].id, JobFinish::Action::retry, "provider said 503", at)}, "w");
   EXPECT_EQ(counts.retried, 1);
   EXPECT_EQ(db.scalar("SELECT state FROM recado.jobs"), "retryable");
@@ -113,7 +113,7 @@ TEST_F(JobStoreTest, ErrorsKeepTheLastTen) {
 TEST_F(JobStoreTest, SnoozeDoesNotUseAnAttempt) {
   job_store::enqueue(conn, {job()});
   auto c = job_store::claim(conn, "default", 1, "w", 30s);
-  job_store::finish(conn, {verdict(c[0].id, JobFinish::Action::snooze, "", std::chrono::system_clock::now() + 1h)}, "w");
+  job_store::finish(conn, {verdict(c[0].id, JobFinish::Action::snooze, "", system_now() + 1h)}, "w");
   EXPECT_EQ(db.scalar("SELECT state || ' ' || attempt FROM recado.jobs"), "available 0");
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE run_at > now() + interval '59 minutes'"), 1);
 }
@@ -229,7 +229,7 @@ TEST_F(JobStoreTest, SequenceKeyWaitsForAnOlderJobThatIsRetrying) {
   auto ids = job_store::enqueue(conn, {a, b});
   auto c = job_store::claim(conn, "default", 10, "w", 30s);
   ASSERT_EQ(c.size(), 1u);
-  job_store::finish(conn, {verdict(ids[0].id, JobFinish::Action::retry, "later", std::chrono::system_clock::now() + 1h)}, "w");
+  job_store::finish(conn, {verdict(ids[0].id, JobFinish::Action::retry, "later", system_now() + 1h)}, "w");
   EXPECT_TRUE(job_store::claim(conn, "default", 10, "w", 30s).empty());
 }
 
