@@ -1,61 +1,112 @@
 #include "src/enqueuer.hpp"
 
-#include <memory>
-
 #include "src/log.hpp"
 
 namespace recado {
 
-Enqueuer::Enqueuer(DbPool& pool, int max_batch, int max_commits_in_flight)
-    : pool_(pool), max_batch_(max_batch), max_commits_in_flight_(max_commits_in_flight) {}
+Enqueuer::Enqueuer(EventLoop& loop, DbPool& pool, int max_batch)
+    : loop_(loop), pool_(pool), max_batch_(max_batch) {}
 
 void Enqueuer::enqueue(NewJob job, Done done) {
-  pending_.push_back({std::move(job), std::move(done)});
-  flush();
+  bool start = false;
+  {
+    std::lock_guard lock(mutex_);
+    waiting_.push_back({std::move(job), std::move(done), false});
+    start = !committing_;
+    committing_ = true;
+  }
+  if (start) start_committer();
 }
 
-void Enqueuer::flush() {
-  while (!pending_.empty() && commits_in_flight_ < max_commits_in_flight_) {
-    std::vector<Pending> batch;
-    if (static_cast<int>(pending_.size()) <= max_batch_) {
-      batch.swap(pending_);
-    } else {
-      batch.assign(std::make_move_iterator(pending_.begin()),
-                   std::make_move_iterator(pending_.begin() + max_batch_));
-      pending_.erase(pending_.begin(), pending_.begin() + max_batch_);
+void Enqueuer::start_committer() {
+  // The batch being committed, kept here so a failure can answer its callers.
+  auto current = std::make_shared<std::shared_ptr<Batch>>();
+  pool_.submit<bool>(
+      [this, current](pqxx::connection& conn) { return commit_loop(conn, *current); },
+      [this, current](DbResult<bool> r) {
+        if (r.ok()) return;
+        std::shared_ptr<Batch> failed = *current;
+        if (failed && failed->size() > 1 && r.error.kind == DbError::Kind::query) {
+          // One job the database refuses must not sink its neighbours: try each alone.
+          log::warn("a group commit failed; retrying its jobs one by one",
+                    {{"jobs", std::to_string(failed->size())}, {"error", r.error.message}});
+          std::lock_guard lock(mutex_);
+          for (Pending& p : *failed) waiting_.push_back({std::move(p.job), std::move(p.done), true});
+        } else if (failed) {
+          for (Pending& p : *failed) p.done({std::nullopt, r.error});
+        } else {
+          // No batch was taken: the database could not even be reached. Everything
+          // waiting would meet the same fate; answer it now rather than hang.
+          Batch all;
+          {
+            std::lock_guard lock(mutex_);
+            all.swap(waiting_);
+          }
+          for (Pending& p : all) p.done({std::nullopt, r.error});
+        }
+        // The committer stopped on the error; start another if jobs are waiting.
+        bool restart = false;
+        {
+          std::lock_guard lock(mutex_);
+          restart = !waiting_.empty();
+          committing_ = restart;
+        }
+        if (restart) start_committer();
+      });
+}
+
+bool Enqueuer::commit_loop(pqxx::connection& conn, std::shared_ptr<Batch>& current) {
+  for (;;) {
+    auto batch = std::make_shared<Batch>();
+    {
+      std::lock_guard lock(mutex_);
+      if (waiting_.empty()) {
+        committing_ = false;
+        return true;
+      }
+      // Jobs of a failed batch are retried one per transaction.
+      size_t take = 1;
+      if (!waiting_.front().alone)
+        while (take < waiting_.size() && take < static_cast<size_t>(max_batch_) && !waiting_[take].alone) ++take;
+      batch->assign(std::make_move_iterator(waiting_.begin()), std::make_move_iterator(waiting_.begin() + take));
+      waiting_.erase(waiting_.begin(), waiting_.begin() + take);
     }
-    commit(std::move(batch));
+    current = batch;
+    std::vector<NewJob> jobs;
+    jobs.reserve(batch->size());
+    for (const Pending& p : *batch) jobs.push_back(p.job);
+    auto results = job_store::enqueue(conn, jobs);  // throws: the pool reports it
+    current.reset();
+    loop_.post([this, batch, results = std::move(results)]() mutable { deliver(batch, std::move(results)); });
   }
 }
 
-void Enqueuer::commit(std::vector<Pending> batch) {
-  ++commits_in_flight_;
-  auto shared = std::make_shared<std::vector<Pending>>(std::move(batch));
-  pool_.submit<std::vector<EnqueueResult>>(
-      [shared](pqxx::connection& c) {
-        std::vector<NewJob> jobs;
-        jobs.reserve(shared->size());
-        for (const Pending& p : *shared) jobs.push_back(p.job);
-        return job_store::enqueue(c, jobs);
+void Enqueuer::deliver(std::shared_ptr<Batch> batch, std::vector<EnqueueResult> results) {
+  for (size_t i = 0; i < batch->size(); ++i) {
+    Pending& p = (*batch)[i];
+    if (results[i].inserted) to_wake_.insert(p.job.queue);
+    p.done({results[i], {}});
+  }
+  wake();
+}
+
+void Enqueuer::wake() {
+  if (waking_ || to_wake_.empty()) return;
+  waking_ = true;
+  auto queues = std::make_shared<std::vector<std::string>>(to_wake_.begin(), to_wake_.end());
+  to_wake_.clear();
+  pool_.submit<bool>(
+      [queues](pqxx::connection& c) {
+        job_store::notify(c, *queues);
+        return true;
       },
-      [this, shared](DbResult<std::vector<EnqueueResult>> r) {
-        --commits_in_flight_;
-        if (r.ok()) {
-          for (size_t i = 0; i < shared->size(); ++i) (*shared)[i].done({(*r.value)[i], {}});
-        } else if (shared->size() > 1 && r.error.kind == DbError::Kind::query) {
-          // One job the database refuses must not sink its neighbours: commit each alone.
-          log::warn("a group commit failed; retrying its jobs one by one",
-                    {{"jobs", std::to_string(shared->size())}, {"error", r.error.message}});
-          for (Pending& p : *shared) {
-            std::vector<Pending> one;
-            one.push_back(std::move(p));
-            commit(std::move(one));
-          }
-          return;
-        } else {
-          for (Pending& p : *shared) p.done({std::nullopt, r.error});
+      [this, queues](DbResult<bool> r) {
+        waking_ = false;
+        if (!r.ok()) {
+          log::warn("waking workers failed; they will find the jobs when they poll",
+                    {{"error", r.error.message}});
         }
-        flush();
+        wake();
       });
 }
 

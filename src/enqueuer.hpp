@@ -1,8 +1,17 @@
 #pragma once
-// Group commit for enqueues: requests that arrive while a commit is in flight wait and share
-// the next one, so many concurrent callers cost one transaction (and one fsync). Each
-// caller's `done` runs only after its job's transaction committed. Loop thread only.
+// Group commit for enqueues. Callers on the loop add jobs; one committer task on a database
+// thread takes everything waiting (up to max_batch), inserts it in one transaction, hands
+// the results back to the loop and at once takes the next batch, so the loop is never on
+// the path between two commits. Many concurrent callers thus cost one commit (and one
+// fsync) per batch, and each caller's `done` runs only after its job's commit.
+// Wake-ups are debounced: after commits, one NOTIFY per queue is in flight at a time, and
+// every commit is followed by a NOTIFY that started after it.
+// enqueue() and the callbacks: loop thread only.
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "src/db_pool.hpp"
@@ -14,23 +23,33 @@ class Enqueuer {
  public:
   using Done = std::function<void(DbResult<EnqueueResult>)>;
 
-  Enqueuer(DbPool& pool, int max_batch, int max_commits_in_flight);
+  Enqueuer(EventLoop& loop, DbPool& pool, int max_batch);
   void enqueue(NewJob job, Done done);
-  int in_flight() const { return commits_in_flight_; }
 
  private:
   struct Pending {
     NewJob job;
     Done done;
+    bool alone = false;  // commit in a transaction of its own (its batch failed)
   };
-  void flush();
-  void commit(std::vector<Pending> batch);
+  using Batch = std::vector<Pending>;
 
+  // Database thread: commits batches until none is waiting.
+  bool commit_loop(pqxx::connection& conn, std::shared_ptr<Batch>& current);
+  void start_committer();
+  void deliver(std::shared_ptr<Batch> batch, std::vector<EnqueueResult> results);
+  void wake();
+
+  EventLoop& loop_;
   DbPool& pool_;
   int max_batch_;
-  int max_commits_in_flight_;
-  int commits_in_flight_ = 0;
-  std::vector<Pending> pending_;
+
+  std::mutex mutex_;        // guards waiting_ and committing_
+  Batch waiting_;
+  bool committing_ = false;
+
+  std::set<std::string> to_wake_;  // loop thread
+  bool waking_ = false;
 };
 
 }  // namespace recado

@@ -31,6 +31,20 @@ std::optional<int> int_in_range(const json& value, int64_t lo, int64_t hi) {
   return static_cast<int>(v);
 }
 
+// PostgreSQL's jsonb cannot store the NUL character, in keys or in values.
+bool holds_nul(const json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (value.is_object()) {
+    for (auto& [k, v] : value.items())
+      if (k.find('\0') != std::string::npos || holds_nul(v)) return true;
+  }
+  if (value.is_array()) {
+    for (const auto& v : value)
+      if (holds_nul(v)) return true;
+  }
+  return false;
+}
+
 constexpr Duration kLongestDelay = std::chrono::hours{24 * 36600};  // a century
 
 }  // namespace
@@ -61,6 +75,7 @@ std::variant<NewJob, JobRequestError> parse_job_request(std::string_view body,
       has_kind |= key == "kind";
     } else if (key == "payload") {
       if (!value.is_object()) return JobRequestError{"'payload' must be a JSON object"};
+      if (holds_nul(value)) return JobRequestError{"'payload' must not contain the NUL character (\\u0000)"};
       job.payload_json = value.dump();
     } else if (key == "priority") {
       auto v = int_in_range(value, -32768, 32767);

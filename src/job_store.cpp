@@ -2,10 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/log.hpp"
+
 #include <algorithm>
 #include <map>
 #include <tuple>
-#include <set>
 
 namespace recado::job_store {
 
@@ -32,6 +33,19 @@ std::string move_finished_sql(const char* state) {
   )SQL";
 }
 
+// Runs `sql` as a statement prepared once per connection under `name`.
+template <typename... Args>
+pqxx::result exec(pqxx::transaction_base& tx, const char* name, const std::string& sql, Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
+void append_json_string(std::string& out, const std::string& s) {
+  out += '"';
+  out += log::json_escape(s);
+  out += '"';
+}
+
 std::string id_array(const std::vector<int64_t>& ids) {
   std::string out = "{";
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -41,20 +55,34 @@ std::string id_array(const std::vector<int64_t>& ids) {
   return out + "}";
 }
 
-std::vector<std::pair<size_t, int64_t>> insert_batch(pqxx::work& tx, const std::vector<NewJob>& jobs,
+// Inserts jobs[which] in one statement; returns (index, id) pairs, id 0 where a live job
+// held the dedup key.
+std::vector<std::pair<size_t, int64_t>> insert_batch(pqxx::transaction_base& tx, const std::vector<NewJob>& jobs,
                                                      const std::vector<size_t>& which) {
-  json input = json::array();
+  // The rows as a JSON array, written directly: payloads are already JSON text.
+  std::string input = "[";
   for (size_t i : which) {
     const NewJob& j = jobs[i];
-    json row = {{"ord", i}, {"queue", j.queue}, {"kind", j.kind}, {"priority", j.priority}};
-    row["payload"] = json::parse(j.payload_json);
-    if (j.run_at) row["run_at_us"] = epoch_micros(*j.run_at);
-    if (j.dedup_key) row["dedup_key"] = *j.dedup_key;
-    if (j.sequence_key) row["sequence_key"] = *j.sequence_key;
-    if (j.max_attempts > 0) row["max_attempts"] = j.max_attempts;
-    input.push_back(std::move(row));
+    if (input.size() > 1) input += ',';
+    input += "{\"ord\":" + std::to_string(i) + ",\"queue\":";
+    append_json_string(input, j.queue);
+    input += ",\"kind\":";
+    append_json_string(input, j.kind);
+    input += ",\"priority\":" + std::to_string(j.priority) + ",\"payload\":" + j.payload_json;
+    if (j.run_at) input += ",\"run_at_us\":" + std::to_string(epoch_micros(*j.run_at));
+    if (j.dedup_key) {
+      input += ",\"dedup_key\":";
+      append_json_string(input, *j.dedup_key);
+    }
+    if (j.sequence_key) {
+      input += ",\"sequence_key\":";
+      append_json_string(input, *j.sequence_key);
+    }
+    if (j.max_attempts > 0) input += ",\"max_attempts\":" + std::to_string(j.max_attempts);
+    input += '}';
   }
-  auto rows = tx.exec_params(R"SQL(
+  input += ']';
+  static const std::string kInsert = R"SQL(
     WITH input AS MATERIALIZED (
       SELECT nextval('recado.jobs_id_seq') AS id, t.*
       FROM jsonb_to_recordset($1::jsonb) AS t(ord bigint, queue text, kind text, payload jsonb,
@@ -66,14 +94,15 @@ std::vector<std::pair<size_t, int64_t>> insert_batch(pqxx::work& tx, const std::
              CASE WHEN run_at_us IS NULL THEN now()
                   ELSE 'epoch'::timestamptz + run_at_us * interval '1 microsecond' END,
              dedup_key, sequence_key, coalesce(max_attempts, 25)
-      FROM input ORDER BY ord
+      FROM input
       ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
       RETURNING id
     )
-    SELECT input.ord, inserted.id FROM input LEFT JOIN inserted USING (id) ORDER BY input.ord
-  )SQL",
-                             input.dump());
+    SELECT input.ord, inserted.id FROM input LEFT JOIN inserted USING (id)
+  )SQL";
+  auto rows = exec(tx, "recado_enqueue", kInsert, input);
   std::vector<std::pair<size_t, int64_t>> out;
+  out.reserve(rows.size());
   for (const auto& r : rows)
     out.emplace_back(r[0].as<size_t>(), r[1].is_null() ? 0 : r[1].as<int64_t>());
   return out;
@@ -84,7 +113,9 @@ std::vector<std::pair<size_t, int64_t>> insert_batch(pqxx::work& tx, const std::
 std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<NewJob>& jobs) {
   std::vector<EnqueueResult> results(jobs.size());
   if (jobs.empty()) return results;
-  pqxx::work tx(conn);
+  // Each statement commits on its own: one round trip per batch, and the answer comes
+  // only after the commit. A batch needs no more than that, being one INSERT.
+  pqxx::nontransaction tx(conn);
   std::vector<size_t> pending(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) pending[i] = i;
   // A job refused for its dedup key takes the live job's id. If that job finished between
@@ -98,6 +129,7 @@ std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<New
         refused.push_back(ord);
       }
     }
+    pending.clear();
     if (refused.empty()) break;
     json keys = json::array();
     for (size_t ord : refused) keys.push_back(*jobs[ord].dedup_key);
@@ -107,7 +139,6 @@ std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<New
              "(SELECT jsonb_array_elements_text($1::jsonb))",
              keys.dump()))
       live[r[0].as<std::string>()] = r[1].as<int64_t>();
-    pending.clear();
     for (size_t ord : refused) {
       auto it = live.find(*jobs[ord].dedup_key);
       if (it != live.end()) {
@@ -117,26 +148,38 @@ std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<New
       }
     }
   }
-  std::set<std::string> queues;
-  for (const NewJob& j : jobs) queues.insert(j.queue);
-  for (const std::string& q : queues)
-    tx.exec_params("SELECT pg_notify($1, $2)", kNotifyChannel, q);
-  tx.commit();
+  if (!pending.empty()) throw std::runtime_error("a dedup key kept changing hands; enqueue again");
   return results;
+}
+
+void notify(pqxx::connection& conn, const std::vector<std::string>& queues) {
+  if (queues.empty()) return;
+  json names = queues;
+  pqxx::nontransaction tx(conn);
+  // A wake-up lost in a crash wakes nobody who is still listening: no need to wait for
+  // the WAL flush, and so no long hold on the server's notification lock.
+  static const std::string kNotify = R"SQL(
+    SELECT set_config('synchronous_commit', 'off', true), pg_notify('recado_jobs', q)
+    FROM jsonb_array_elements_text($1::jsonb) AS q
+  )SQL";
+  exec(tx, "recado_notify", kNotify, names.dump());
 }
 
 std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int limit,
                        const std::string& worker_id, Duration lease) {
-  pqxx::work tx(conn);
-  // A claim lost in a crash only puts its jobs back in the queue, which is what the crash
-  // does to them anyway; and the durable completion that follows flushes it. So the claim
-  // need not wait for its own WAL flush.
-  tx.exec("SET LOCAL synchronous_commit = off");
-  auto rows = tx.exec_params(R"SQL(
-    WITH ready AS (
+  // One statement in its own transaction: one round trip. A claim lost in a crash only
+  // puts its jobs back in the queue, which is what the crash does to them anyway, and the
+  // durable completion that follows flushes it: so the claim commits without waiting for
+  // its WAL flush (set_config(..., true) applies to this statement's transaction).
+  pqxx::nontransaction tx(conn);
+  static const std::string kClaim = R"SQL(
+    WITH async_commit AS MATERIALIZED (
+      SELECT set_config('synchronous_commit', 'off', true)
+    ), ready AS (
       SELECT j.id FROM recado.jobs j
       WHERE j.queue = $1 AND j.state IN ('available', 'retryable') AND j.run_at <= now()
         AND NOT EXISTS (SELECT 1 FROM recado.queues q WHERE q.name = $1 AND q.paused)
+        AND EXISTS (SELECT 1 FROM async_commit)
         AND (j.sequence_key IS NULL OR NOT EXISTS (
           SELECT 1 FROM recado.jobs o
           WHERE o.sequence_key = j.sequence_key AND o.id <> j.id
@@ -152,9 +195,8 @@ std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int lim
     RETURNING j.id, j.queue, j.kind, j.payload::text, j.priority, j.attempt, j.max_attempts,
               j.sequence_key, (extract(epoch FROM j.run_at) * 1000000)::bigint,
               (extract(epoch FROM j.created_at) * 1000000)::bigint
-  )SQL",
-                             queue, limit, worker_id, static_cast<int64_t>(lease.count()));
-  tx.commit();
+  )SQL";
+  auto rows = exec(tx, "recado_claim", kClaim, queue, limit, worker_id, static_cast<int64_t>(lease.count()));
   std::vector<Job> jobs;
   jobs.reserve(rows.size());
   for (const auto& r : rows) {
@@ -199,31 +241,36 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
     }
   }
   FinishCounts counts;
-  pqxx::work tx(conn);
+  // Each kind of verdict is one statement committing on its own; a crash between them
+  // leaves the rest leased, and the rescuer returns those.
+  pqxx::nontransaction tx(conn);
   if (!completed.empty()) {
-    counts.completed = tx.exec_params(move_finished_sql("completed"), id_array(completed), worker_id).affected_rows();
+    static const std::string kComplete = move_finished_sql("completed");
+    counts.completed = exec(tx, "recado_complete", kComplete, id_array(completed), worker_id).affected_rows();
   }
   if (!retried.empty()) {
-    counts.retried = tx.exec_params(R"SQL(
+    static const std::string kRetry = R"SQL(
       UPDATE recado.jobs j
       SET state = 'retryable', lease_owner = NULL, lease_until = NULL,
           run_at = 'epoch'::timestamptz + r.run_at_us * interval '1 microsecond',
           errors = recado.push_error(j.errors, j.attempt, r.error)
       FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, run_at_us bigint, error text)
       WHERE j.id = r.id AND j.state = 'running' AND j.lease_owner = $2
-    )SQL", retried.dump(), worker_id).affected_rows();
+    )SQL";
+    counts.retried = exec(tx, "recado_retry", kRetry, retried.dump(), worker_id).affected_rows();
   }
   if (!snoozed.empty()) {
-    counts.snoozed = tx.exec_params(R"SQL(
+    static const std::string kSnooze = R"SQL(
       UPDATE recado.jobs j
       SET state = 'available', lease_owner = NULL, lease_until = NULL, attempt = j.attempt - 1,
           run_at = 'epoch'::timestamptz + r.run_at_us * interval '1 microsecond'
       FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, run_at_us bigint)
       WHERE j.id = r.id AND j.state = 'running' AND j.lease_owner = $2
-    )SQL", snoozed.dump(), worker_id).affected_rows();
+    )SQL";
+    counts.snoozed = exec(tx, "recado_snooze", kSnooze, snoozed.dump(), worker_id).affected_rows();
   }
   if (!discarded.empty()) {
-    counts.discarded = tx.exec_params(std::string(R"SQL(
+    static const std::string kDiscard = std::string(R"SQL(
       WITH verdict AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, error text)
       ), gone AS (
@@ -236,7 +283,8 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
              recado.push_error(errors, attempt, verdict_error), dedup_key, sequence_key,
              created_at, attempted_at
       FROM gone
-    )SQL", discarded.dump(), worker_id).affected_rows();
+    )SQL";
+    counts.discarded = exec(tx, "recado_discard", kDiscard, discarded.dump(), worker_id).affected_rows();
   }
   tx.commit();
   return counts;

@@ -38,8 +38,13 @@ struct PruneCounts {
 
 namespace job_store {
 
-// Inserts the jobs in one transaction (one NOTIFY per queue); results in input order.
+// Inserts the jobs, committed before it returns; results in input order. Wakes nobody:
+// call notify() once the commit is done (a NOTIFY inside every insert transaction would
+// serialise their commits on the server's notification lock).
 std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<NewJob>& jobs);
+
+// Wakes the workers listening for `queues`.
+void notify(pqxx::connection& conn, const std::vector<std::string>& queues);
 
 // Takes up to `limit` ready jobs of `queue` (FOR UPDATE SKIP LOCKED), marks them running
 // under `worker_id` with a lease of `lease`. Honours pause and sequence keys.

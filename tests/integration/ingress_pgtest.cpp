@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -102,6 +103,21 @@ TEST_F(IngressTest, EnqueuesAJobAndAnswersWithItsId) {
             "llm_reply noop c1 3 conv-c1 7 true");
 }
 
+TEST_F(IngressTest, AcceptedJobsWakeListeningWorkers) {
+  pqxx::connection listener(db.url());
+  struct Receiver : pqxx::notification_receiver {
+    std::set<std::string> got;
+    explicit Receiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, "recado_jobs") {}
+    void operator()(const std::string& payload, int) override { got.insert(payload); }
+  } receiver(listener);
+  listener.get_notifs();
+  ASSERT_EQ(http.post(server.url("/v1/jobs"), R"({"kind":"noop","queue":"whatsapp_send"})", kAuth).status, 202);
+  ASSERT_TRUE(test::poll_until([&] {
+    listener.get_notifs();
+    return receiver.got.count("whatsapp_send") == 1;
+  }));
+}
+
 TEST_F(IngressTest, DuplicateDedupKeyReturnsTheSameJob) {
   const std::string body = R"({"kind":"noop","dedup_key":"evolution:clinic1:3A55"})";
   auto a = http.post(server.url("/v1/jobs"), body, kAuth);
@@ -134,6 +150,7 @@ TEST_F(IngressTest, BadBodiesGetAReasonAndEnqueueNothing) {
            {R"({"kind":"noop","payload":"text"})", 400, "payload"},
            {R"({"kind":"noop","priority":"high"})", 400, "priority"},
            {R"({"kind":"noop","run_at":"tomorrow"})", 400, "run_at"},
+           {R"({"kind":"noop","payload":{"text":"a\u0000b"}})", 400, "NUL"},
            {R"({"kind":"launch_rockets"})", 422, "launch_rockets"},
        }) {
     auto r = http.post(server.url("/v1/jobs"), c.body, kAuth);

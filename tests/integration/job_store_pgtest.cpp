@@ -369,7 +369,7 @@ TEST_F(JobStoreTest, PruneDeletesFinishedJobsPastRetention) {
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished"), 2);
 }
 
-TEST_F(JobStoreTest, EnqueueNotifiesOncePerQueue) {
+TEST_F(JobStoreTest, NotifyWakesListenersPerQueue) {
   pqxx::connection listener(db.url());
   struct Receiver : pqxx::notification_receiver {
     std::vector<std::string> got;
@@ -377,7 +377,7 @@ TEST_F(JobStoreTest, EnqueueNotifiesOncePerQueue) {
     void operator()(const std::string& payload, int) override { got.push_back(payload); }
   } receiver(listener);
   listener.get_notifs();
-  job_store::enqueue(conn, {job(), job(), job("noop", "other")});
+  job_store::notify(conn, {"default", "other"});
   ASSERT_TRUE(test::poll_until([&] { listener.get_notifs(); return receiver.got.size() >= 2; }));
   std::sort(receiver.got.begin(), receiver.got.end());
   EXPECT_EQ(receiver.got, (std::vector<std::string>{"default", "other"}));

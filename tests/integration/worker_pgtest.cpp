@@ -139,6 +139,7 @@ TEST_F(WorkerTest, NotificationWakesAnIdleWorker) {
   ASSERT_TRUE(harness.run_until([&] { return db.count("SELECT count(*) FROM recado.workers") == 1; }));
   ASSERT_TRUE(harness.run_until([&] { return w.stats().claimed == 0 && w.running() == 0; }));
   enqueue("noop");
+  job_store::notify(conn, {"default"});
   ASSERT_TRUE(harness.run_until([&] { return finished("completed") == 1; }, 10s));
 }
 
