@@ -56,7 +56,8 @@ std::string_view http_status_text(int status) {
 // One client connection. Owned by the server's table; responders hold weak references.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(HttpServer& server) : server_(server), idle_(server.loop_) {
+  explicit HttpConnection(HttpServer& server)
+      : server_(&server), limits_(server.limits_), idle_(server.loop_) {
     tcp_ = new uv_tcp_t;
     uv_tcp_init(server.loop_.raw(), tcp_);
     tcp_->data = this;
@@ -94,7 +95,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void respond(HttpResponse response) {
     if (closed_ || !awaiting_) return;
     awaiting_ = false;
-    const bool keep = keep_alive_ && !server_.closing_;
+    const bool keep = keep_alive_ && server_ && !server_->closing_;
     write(response, keep);
     if (!keep) {
       shutting_down_ = true;
@@ -109,6 +110,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     if (!awaiting_) close();
   }
 
+  // The connection owns itself from start() until its socket is closed.
+  void keep_alive_until_closed(std::shared_ptr<HttpConnection> self) { self_ = std::move(self); }
+  // The server is going away: never call it again.
+  void detach() { server_ = nullptr; }
+
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -116,14 +122,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
     uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) {
       auto* self = static_cast<HttpConnection*>(h->data);
+      std::shared_ptr<HttpConnection> last = std::move(self->self_);
       delete reinterpret_cast<uv_tcp_t*>(h);
-      self->server_.forget(self);  // may destroy self
-    });
+      if (self->server_) self->server_->forget(self);
+    });  // `last` frees the connection unless a responder still holds it
   }
 
  private:
   void arm_idle() {
-    idle_.start(server_.limits_.idle_timeout, [this] {
+    idle_.start(limits_.idle_timeout, [this] {
       if (awaiting_) {
         arm_idle();  // the handler is still working; that is not idleness
       } else {
@@ -173,7 +180,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
         HttpRequest request = std::move(request_);
         request_ = HttpRequest{};
         request.remote = remote_;
-        server_.handler_(request, HttpResponder(weak_from_this()));
+        if (server_) server_->handler_(request, HttpResponder(weak_from_this()));
       }
     }
     if (offset_ == inbuf_.size()) {
@@ -238,7 +245,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       s.on_header_field = [](http_parser* p, const char* at, size_t len) {
         auto* c = static_cast<HttpConnection*>(p->data);
         if (c->in_value_ || c->request_.headers.empty()) {
-          if (++c->header_count_ > c->server_.limits_.max_headers)
+          if (++c->header_count_ > c->limits_.max_headers)
             return c->limit(431, "too many headers");
           c->request_.headers.emplace_back();
           c->in_value_ = false;
@@ -256,8 +263,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       s.on_headers_complete = [](http_parser* p) {
         auto* c = static_cast<HttpConnection*>(p->data);
         c->request_.method = http_method_str(static_cast<http_method>(p->method));
-        if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server_.limits_.max_body_bytes)
-          return c->limit(413, "body larger than " + std::to_string(c->server_.limits_.max_body_bytes) + " bytes");
+        if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->limits_.max_body_bytes)
+          return c->limit(413, "body larger than " + std::to_string(c->limits_.max_body_bytes) + " bytes");
         auto q = c->request_.path.find('?');
         if (q != std::string::npos) {
           c->request_.query = c->request_.path.substr(q + 1);
@@ -267,8 +274,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       };
       s.on_body = [](http_parser* p, const char* at, size_t len) {
         auto* c = static_cast<HttpConnection*>(p->data);
-        if (c->request_.body.size() + len > c->server_.limits_.max_body_bytes)
-          return c->limit(413, "body larger than " + std::to_string(c->server_.limits_.max_body_bytes) + " bytes");
+        if (c->request_.body.size() + len > c->limits_.max_body_bytes)
+          return c->limit(413, "body larger than " + std::to_string(c->limits_.max_body_bytes) + " bytes");
         c->request_.body.append(at, len);
         return 0;
       };
@@ -285,8 +292,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   int count_header_bytes(size_t len) {
     header_bytes_ += len;
-    if (header_bytes_ > server_.limits_.max_header_bytes)
-      return limit(431, "headers larger than " + std::to_string(server_.limits_.max_header_bytes) + " bytes");
+    if (header_bytes_ > limits_.max_header_bytes)
+      return limit(431, "headers larger than " + std::to_string(limits_.max_header_bytes) + " bytes");
     return 0;
   }
 
@@ -296,7 +303,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     return -1;  // an error for every callback (1 from on_headers_complete would mean "no body")
   }
 
-  HttpServer& server_;
+  HttpServer* server_;  // null once the server is gone
+  HttpLimits limits_;
+  std::shared_ptr<HttpConnection> self_;
   uv_tcp_t* tcp_;
   http_parser parser_;
   Timer idle_;
@@ -328,7 +337,10 @@ HttpServer::HttpServer(EventLoop& loop, HttpLimits limits, HttpHandler handler)
 
 HttpServer::~HttpServer() {
   if (listener_) close_and_delete(listener_);
-  for (auto& [raw, conn] : connections_) raw->close();
+  for (HttpConnection* c : connections_) {
+    c->detach();
+    c->close();
+  }
 }
 
 int HttpServer::listen(const std::string& host, int port) {
@@ -358,7 +370,8 @@ int HttpServer::listen(const std::string& host, int port) {
 void HttpServer::on_connection() {
   auto conn = std::make_shared<HttpConnection>(*this);
   HttpConnection* raw = conn.get();
-  connections_[raw] = conn;
+  raw->keep_alive_until_closed(conn);
+  connections_.insert(raw);
   if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_), reinterpret_cast<uv_stream_t*>(raw->tcp())) != 0) {
     raw->close();
     return;
@@ -384,8 +397,7 @@ void HttpServer::close(std::function<void()> closed) {
     close_and_delete(listener_);
     listener_ = nullptr;
   }
-  std::vector<HttpConnection*> all;
-  for (auto& [raw, conn] : connections_) all.push_back(raw);
+  std::vector<HttpConnection*> all(connections_.begin(), connections_.end());
   for (HttpConnection* c : all) c->close_when_idle();
   maybe_closed();
 }

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -65,6 +65,8 @@ struct HttpLimits {
 class HttpServer {
  public:
   HttpServer(EventLoop& loop, HttpLimits limits, HttpHandler handler);
+  // Closes what is left at once; connections finish closing on the loop (which must
+  // outlive this server and run or be destroyed afterwards).
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -87,7 +89,7 @@ class HttpServer {
   HttpLimits limits_;
   HttpHandler handler_;
   uv_tcp_t* listener_ = nullptr;
-  std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> connections_;
+  std::unordered_set<HttpConnection*> connections_;  // each owns itself until closed
   bool closing_ = false;
   std::function<void()> closed_;
 };

@@ -82,7 +82,8 @@ Worker::Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerCo
       heartbeat_timer_(loop),
       rescue_timer_(loop),
       prune_timer_(loop),
-      deadline_timer_(loop) {
+      deadline_timer_(loop),
+      flush_retry_timer_(loop) {
   id_ = make_worker_id(host_);
   for (const JobKind& k : kinds) kinds_[k.name] = &k;
   for (const QueueConfig& q : config_.queues) queues_.push_back({q.name, q.concurrency});
@@ -200,22 +201,25 @@ void Worker::on_done(int64_t id, Outcome outcome) {
   running_.erase(it);
   --running->queue->in_flight;
   const Job& job = running->context->job();
-  const Decision d = decide(job, outcome, config_.backoff, clock_.now(),
+  const Timestamp now = clock_.now();
+  const Decision d = decide(job, outcome, config_.backoff, now,
                             std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  const std::string took_ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - running->started).count());
   verdicts_.push_back({id, to_action(d.action), d.run_at, d.error});
   switch (d.action) {
     case Decision::Action::complete:
-      log::debug("job completed", log::job_fields(job));
+      log::debug("job completed", log::job_fields(job, {{"took_ms", took_ms}}));
       break;
     case Decision::Action::retry:
-      log::warn("job failed; will retry", log::job_fields(job, {{"error", d.error},
-                {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d.run_at - clock_.now()).count())}}));
+      log::warn("job failed; will retry",
+                log::job_fields(job, {{"error", d.error}, {"took_ms", took_ms},
+                                      {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d.run_at - now).count())}}));
       break;
     case Decision::Action::snooze:
       log::info("job snoozed", log::job_fields(job, {{"reason", outcome.reason}}));
       break;
     case Decision::Action::discard:
-      log::error("job discarded", log::job_fields(job, {{"error", d.error}}));
+      log::error("job discarded", log::job_fields(job, {{"error", d.error}, {"took_ms", took_ms}}));
       break;
   }
   // The context may be on the stack below us (a timer callback): free it next turn.
@@ -260,10 +264,8 @@ void Worker::flush() {
           log::warn("writing job results failed; retrying",
                     {{"jobs", std::to_string(batch->size())}, {"error", r.error.message}});
           verdicts_.insert(verdicts_.end(), batch->begin(), batch->end());
-          if (phase_ != Phase::stopped) {
-            auto retry = std::make_shared<Timer>(loop_);
-            retry->start(std::chrono::milliseconds{200}, [this, retry] { loop_.post([retry] {}); flush(); });
-          }
+          if (phase_ != Phase::stopped && !flush_retry_timer_.active())
+            flush_retry_timer_.start(std::chrono::milliseconds{200}, [this] { flush(); });
           return;
         }
         const FinishCounts& c = *r.value;
@@ -348,6 +350,7 @@ void Worker::maybe_close() {
     prune_timer_.stop();
     poll_timer_.stop();
     deadline_timer_.stop();
+    flush_retry_timer_.stop();
     db<bool>([id = id_](pqxx::connection& c) { job_store::unregister_worker(c, id); return true; },
              [this](DbResult<bool>) {
                log::info("worker stopped", {{"worker", id_},

@@ -89,6 +89,7 @@ class Worker {
   WorkerStats stats_;
 
   Timer poll_timer_, heartbeat_timer_, rescue_timer_, prune_timer_, deadline_timer_;
+  Timer flush_retry_timer_;
   std::unique_ptr<NotifyListener> listener_;
 
   enum class Phase { idle, running, draining, closing, stopped };
