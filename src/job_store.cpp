@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/job_sql.hpp"
 #include "src/log.hpp"
 
 #include <algorithm>
@@ -14,23 +15,15 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* kFinishedColumns =
-    "id, queue, kind, payload, priority, run_at, state, attempt, max_attempts, errors, "
-    "dedup_key, sequence_key, created_at, attempted_at";
-
 // Moves running jobs leased to $2 with ids in $1 to jobs_finished as `state`.
 std::string move_finished_sql(const char* state) {
-  return std::string(R"SQL(
+  return R"SQL(
     WITH gone AS (
       DELETE FROM recado.jobs
       WHERE id = ANY($1::bigint[]) AND state = 'running' AND lease_owner = $2
       RETURNING *
     )
-    INSERT INTO recado.jobs_finished ()SQL") + kFinishedColumns + R"SQL()
-    SELECT id, queue, kind, payload, priority, run_at, ')SQL" + state + R"SQL(', attempt,
-           max_attempts, errors, dedup_key, sequence_key, created_at, attempted_at
-    FROM gone
-  )SQL";
+  )SQL" + job_sql::archive("gone", state);
 }
 
 // Runs `sql` as a statement prepared once per connection under `name`.
@@ -270,7 +263,7 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
     counts.snoozed = exec(tx, "recado_snooze", kSnooze, snoozed.dump(), worker_id).affected_rows();
   }
   if (!discarded.empty()) {
-    static const std::string kDiscard = std::string(R"SQL(
+    static const std::string kDiscard = R"SQL(
       WITH verdict AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, error text)
       ), gone AS (
@@ -278,12 +271,7 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
         WHERE j.id = verdict.id AND j.state = 'running' AND j.lease_owner = $2
         RETURNING j.*, verdict.error AS verdict_error
       )
-      INSERT INTO recado.jobs_finished ()SQL") + kFinishedColumns + R"SQL()
-      SELECT id, queue, kind, payload, priority, run_at, 'discarded', attempt, max_attempts,
-             recado.push_error(errors, attempt, verdict_error), dedup_key, sequence_key,
-             created_at, attempted_at
-      FROM gone
-    )SQL";
+    )SQL" + job_sql::archive("gone", "discarded", "recado.push_error(errors, attempt, verdict_error)");
     counts.discarded = exec(tx, "recado_discard", kDiscard, discarded.dump(), worker_id).affected_rows();
   }
   tx.commit();
@@ -314,7 +302,7 @@ void unregister_worker(pqxx::connection& conn, const std::string& worker_id) {
 
 int rescue_expired(pqxx::connection& conn, int limit) {
   pqxx::work tx(conn);
-  auto r = tx.exec_params(std::string(R"SQL(
+  auto r = tx.exec_params(R"SQL(
     WITH expired AS (
       SELECT id FROM recado.jobs
       WHERE state = 'running' AND lease_until < now()
@@ -332,12 +320,9 @@ int rescue_expired(pqxx::connection& conn, int limit) {
       WHERE j.id = expired.id AND j.attempt >= j.max_attempts
       RETURNING j.*
     ), discarded AS (
-      INSERT INTO recado.jobs_finished ()SQL") + kFinishedColumns + R"SQL()
-      SELECT id, queue, kind, payload, priority, run_at, 'discarded', attempt, max_attempts,
-             recado.push_error(errors, attempt, 'lease expired: worker ' || lease_owner ||
-                               ' stopped renewing it; no attempts left'),
-             dedup_key, sequence_key, created_at, attempted_at
-      FROM gone
+  )SQL" + job_sql::archive("gone", "discarded",
+                           "recado.push_error(errors, attempt, 'lease expired: worker ' || "
+                           "lease_owner || ' stopped renewing it; no attempts left')") + R"SQL(
       RETURNING id
     )
     SELECT (SELECT count(*) FROM retried) + (SELECT count(*) FROM discarded)

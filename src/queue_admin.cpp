@@ -1,14 +1,12 @@
 #include "src/queue_admin.hpp"
 
+#include "src/job_sql.hpp"
+
 namespace recado::queue_admin {
 
 namespace {
 
 using json = nlohmann::json;
-
-constexpr const char* kFinishedColumns =
-    "id, queue, kind, payload, priority, run_at, state, attempt, max_attempts, errors, "
-    "dedup_key, sequence_key, created_at, attempted_at";
 
 // One row shape for both tables, as JSON.
 constexpr const char* kJobJson = R"SQL(
@@ -22,10 +20,10 @@ constexpr const char* kJobJson = R"SQL(
 )SQL";
 
 std::string all_jobs_sql() {
-  return "(SELECT " + std::string(kFinishedColumns) +
+  return "(SELECT " + std::string(job_sql::kSharedColumns) +
          ", lease_owner, lease_until, NULL::timestamptz AS finished_at, "
          "(state = 'available' AND run_at > now()) AS scheduled FROM recado.jobs "
-         "UNION ALL SELECT " + std::string(kFinishedColumns) +
+         "UNION ALL SELECT " + std::string(job_sql::kSharedColumns) +
          ", NULL, NULL, finished_at, false FROM recado.jobs_finished)";
 }
 
@@ -121,15 +119,10 @@ json retry_job(pqxx::connection& conn, int64_t id) {
       throw Refused("job " + std::to_string(id) + " cannot be retried: live job " +
                     holder[0][0].as<std::string>() + " already holds its dedup key '" + key + "'");
   }
-  auto moved = tx.exec_params(R"SQL(
-    WITH gone AS (DELETE FROM recado.jobs_finished WHERE id = $1 RETURNING *)
-    INSERT INTO recado.jobs (id, queue, kind, payload, priority, run_at, state, attempt,
-                             max_attempts, errors, dedup_key, sequence_key, created_at)
-    SELECT id, queue, kind, payload, priority, now(), 'available', 0, max_attempts, errors,
-           dedup_key, sequence_key, created_at
-    FROM gone
-    RETURNING queue
-  )SQL", id);
+  auto moved = tx.exec_params(
+      "WITH gone AS (DELETE FROM recado.jobs_finished WHERE id = $1 RETURNING *) " +
+          job_sql::revive("gone"),
+      id);
   tx.exec_params("SELECT pg_notify('recado_jobs', $1)", moved[0][0].as<std::string>());
   tx.commit();
   return {{"id", id}, {"action", "requeued"}};
@@ -150,12 +143,7 @@ int retry_discarded(pqxx::connection& conn, const std::optional<std::string>& qu
       DELETE FROM recado.jobs_finished WHERE id IN (SELECT id FROM picked)
       RETURNING *
     ), moved AS (
-      INSERT INTO recado.jobs (id, queue, kind, payload, priority, run_at, state, attempt,
-                               max_attempts, errors, dedup_key, sequence_key, created_at)
-      SELECT id, queue, kind, payload, priority, now(), 'available', 0, max_attempts, errors,
-             dedup_key, sequence_key, created_at
-      FROM gone
-      RETURNING queue
+  )SQL" + job_sql::revive("gone") + R"SQL(
     ), woken AS (
       SELECT pg_notify('recado_jobs', queue) FROM (SELECT DISTINCT queue FROM moved) q
     )
@@ -176,12 +164,9 @@ json cancel_job(pqxx::connection& conn, int64_t id) {
   if (live[0][0].as<std::string>() == "running")
     throw Refused("job " + std::to_string(id) + " is running on worker " +
                   live[0][1].as<std::string>("?") + "; it cannot be cancelled until it finishes");
-  tx.exec_params(std::string(R"SQL(
-    WITH gone AS (DELETE FROM recado.jobs WHERE id = $1 RETURNING *)
-    INSERT INTO recado.jobs_finished ()SQL") + kFinishedColumns + R"SQL()
-    SELECT id, queue, kind, payload, priority, run_at, 'cancelled', attempt, max_attempts,
-           errors, dedup_key, sequence_key, created_at, attempted_at FROM gone
-  )SQL", id);
+  tx.exec_params("WITH gone AS (DELETE FROM recado.jobs WHERE id = $1 RETURNING *) " +
+                     job_sql::archive("gone", "cancelled"),
+                 id);
   tx.commit();
   return {{"id", id}, {"action", "cancelled"}};
 }

@@ -7,8 +7,9 @@
 namespace recado::bench {
 
 struct Options {
-  int jobs = 0;     // 0: the benchmark's default
-  int seconds = 0;  // 0: the benchmark's default
+  int jobs = 0;        // 0: the benchmark's default
+  int seconds = 0;     // 0: the benchmark's default
+  bool peers = false;  // queue: also graphile-worker on the same database (tests/bench/peers.hpp)
 };
 
 int queue(const Options& options);

@@ -1,7 +1,9 @@
 // recado_bench: the performance targets of the queue, each measured next to a reference
 // taken in the same run on the same database (this machine's disk speed drifts).
 //   recado_bench queue     drain 100,000 no-op jobs with `recado worker` vs the same claim
-//                          and completion SQL issued back to back with no work in between
+//                          and completion SQL issued back to back with no work in between;
+//                          with --peers, also vs graphile-worker on the same database (needs
+//                          node and npm; installed into a scratch folder under /tmp)
 //   recado_bench enqueue   POST /v1/jobs at 64 connections (wrk) vs pgbench doing one INSERT
 //                          per transaction at 64 clients into an equivalent table
 //   recado_bench latency   enqueue-to-handler-start for 1,000 jobs 10 ms apart on idle
@@ -17,7 +19,7 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: recado_bench queue|enqueue|latency [--jobs N] [--seconds N]\n";
+    std::cerr << "usage: recado_bench queue|enqueue|latency [--jobs N] [--seconds N] [--peers]\n";
     return 2;
   }
   recado::bench::Options options;
@@ -27,6 +29,8 @@ int main(int argc, char** argv) {
       options.jobs = std::stoi(argv[++i]);
     } else if (arg == "--seconds" && i + 1 < argc) {
       options.seconds = std::stoi(argv[++i]);
+    } else if (arg == "--peers") {
+      options.peers = true;
     } else {
       std::cerr << "recado_bench: unknown argument '" << arg << "'\n";
       return 2;
@@ -34,6 +38,10 @@ int main(int argc, char** argv) {
   }
   try {
     const std::string name = argv[1];
+    if (options.peers && name != "queue") {
+      std::cerr << "recado_bench: --peers is only for the queue benchmark\n";
+      return 2;
+    }
     if (name == "queue") return recado::bench::queue(options);
     if (name == "enqueue") return recado::bench::enqueue(options);
     if (name == "latency") return recado::bench::latency(options);

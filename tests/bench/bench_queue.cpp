@@ -1,4 +1,5 @@
-// Queue throughput: recado worker against the database's own ceiling for the same SQL.
+// Queue throughput: recado worker against the database's own ceiling for the same SQL; with
+// --peers, also against graphile-worker on the same database (tests/bench/peers.cpp).
 #include <fmt/format.h>
 #include <signal.h>
 
@@ -11,6 +12,7 @@
 
 #include "src/job_store.hpp"
 #include "tests/bench/bench.hpp"
+#include "tests/bench/peers.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/pg_harness.hpp"
 
@@ -124,6 +126,7 @@ int queue(const Options& options) {
   std::cout << fmt::format("  ceiling: the best reference ({} connection(s))\n", best_threads);
   const double ratio = best / ceiling;
   summary("queue", best, "jobs/s", ratio, "db-ceiling", ">= 0.8x", ratio >= 0.8);
+  if (options.peers) return graphile_peer(db, n, best);
   return 0;
 }
 
