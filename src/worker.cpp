@@ -113,6 +113,7 @@ void Worker::start() {
   poll_timer_.start(config_.poll_interval, [this] { claim_all(true); }, config_.poll_interval);
   listener_ = std::make_unique<NotifyListener>(loop_, db_url_, job_store::kNotifyChannel,
                                                [this](std::set<std::string> queues) {
+    ++stats_.wakeups;
     if (phase_ != Phase::running) return;
     for (Queue& q : queues_)
       if (queues.empty() || queues.count(q.name)) q.maybe_more = true;

@@ -22,6 +22,7 @@ namespace recado {
 struct WorkerStats {
   int64_t claimed = 0, completed = 0, retried = 0, snoozed = 0, discarded = 0;
   int64_t handed_back = 0, rescued = 0;
+  int64_t wakeups = 0;  // notifications heard (the first comes when the listener connects)
 };
 
 class Worker {
