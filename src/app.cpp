@@ -69,8 +69,7 @@ int run_dev(Config config, const JobKindTable& kinds) {
               << "  stop       Ctrl-C\n\n"
               << std::flush;
   });
-  if (pg) pg->stop();
-  return rc;
+  return rc;  // pg's destructor stops the PostgreSQL it started, on errors too
 }
 
 }  // namespace

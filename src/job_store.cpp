@@ -214,7 +214,7 @@ std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int lim
 }
 
 FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdicts,
-                    const std::string& worker_id) {
+                    const std::string& worker_id, bool keep_completed) {
   std::vector<int64_t> completed;
   json retried = json::array(), snoozed = json::array(), discarded = json::array();
   for (const JobFinish& v : verdicts) {
@@ -239,7 +239,11 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
   pqxx::nontransaction tx(conn);
   if (!completed.empty()) {
     static const std::string kComplete = move_finished_sql("completed");
-    counts.completed = exec(tx, "recado_complete", kComplete, id_array(completed), worker_id).affected_rows();
+    static const std::string kDelete =
+        "DELETE FROM recado.jobs WHERE id = ANY($1::bigint[]) AND state = 'running' AND lease_owner = $2";
+    counts.completed = keep_completed
+        ? exec(tx, "recado_complete", kComplete, id_array(completed), worker_id).affected_rows()
+        : exec(tx, "recado_complete_delete", kDelete, id_array(completed), worker_id).affected_rows();
   }
   if (!retried.empty()) {
     static const std::string kRetry = R"SQL(

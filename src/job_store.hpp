@@ -51,10 +51,11 @@ void notify(pqxx::connection& conn, const std::vector<std::string>& queues);
 std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int limit,
                        const std::string& worker_id, Duration lease);
 
-// Writes every verdict in one transaction. Jobs no longer leased to `worker_id` (rescued
-// meanwhile) are left alone and not counted.
+// Writes the verdicts, one statement per kind. Jobs no longer leased to `worker_id`
+// (rescued meanwhile) are left alone and not counted. Completed jobs move to jobs_finished,
+// or with `keep_completed` false (a completed retention of 0) are simply deleted.
 FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdicts,
-                    const std::string& worker_id);
+                    const std::string& worker_id, bool keep_completed = true);
 
 // Registers or refreshes the worker's heartbeat row and extends the leases it holds.
 void heartbeat(pqxx::connection& conn, const std::string& worker_id, const std::string& host,

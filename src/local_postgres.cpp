@@ -75,6 +75,8 @@ std::string LocalPostgres::url(const std::string& database) const {
          data_dir_ + "&user=postgres";
 }
 
+LocalPostgres::~LocalPostgres() { stop(); }
+
 void LocalPostgres::stop() {
   if (!started_here_) return;
   run_process(as_postgres({options_.bin_dir + "/pg_ctl", "-D", data_dir_, "-m", "fast", "-w", "stop"}));

@@ -20,6 +20,9 @@ class LocalPostgres {
   // Initialises the cluster when the folder is new, starts it unless it already runs, and
   // creates the database. Throws std::runtime_error with PostgreSQL's own words on failure.
   explicit LocalPostgres(LocalPostgresOptions options);
+  ~LocalPostgres();  // stop()
+  LocalPostgres(const LocalPostgres&) = delete;
+  LocalPostgres& operator=(const LocalPostgres&) = delete;
 
   // A libpq URL for `database` (default: the options' database).
   std::string url(const std::string& database = "") const;

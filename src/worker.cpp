@@ -223,10 +223,12 @@ void Worker::on_done(int64_t id, Outcome outcome) {
       log::error("job discarded", log::job_fields(job, {{"error", d.error}, {"took_ms", took_ms}}));
       break;
   }
-  // The context may be on the stack below us (a timer callback): free it next turn.
-  loop_.post([running] {});
+  // The context may be on the stack below us (a timer callback): free it next turn,
+  // with the flush this turn schedules.
+  Queue& queue = *running->queue;
+  retired_.push_back(std::move(running));
   schedule_flush();
-  schedule_claim(*running->queue);
+  schedule_claim(queue);
   maybe_close();
 }
 
@@ -246,6 +248,7 @@ void Worker::schedule_flush() {
   // Let the verdicts of this loop turn gather into one transaction.
   loop_.post([this] {
     flush_scheduled_ = false;
+    retired_.clear();
     flush();
   });
 }
@@ -257,7 +260,9 @@ void Worker::flush() {
   auto batch = std::make_shared<std::vector<JobFinish>>();
   batch->swap(verdicts_);
   db<FinishCounts>(
-      [batch, id = id_](pqxx::connection& c) { return job_store::finish(c, *batch, id); },
+      [batch, id = id_, keep = config_.completed_retention.count() > 0](pqxx::connection& c) {
+        return job_store::finish(c, *batch, id, keep);
+      },
       [this, batch](DbResult<FinishCounts> r) {
         --flushes_in_flight_;
         if (!r.ok()) {
@@ -373,8 +378,9 @@ void Worker::close() {
     ids.push_back(id);
     log::warn("job still running at the shutdown deadline; handing it back",
               log::job_fields(running->context->job()));
-    loop_.post([r = running] {});
+    retired_.push_back(running);
   }
+  schedule_flush();
   running_.clear();
   if (!ids.empty()) {
     db<int>([ids, id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },

@@ -83,6 +83,7 @@ class Worker {
   std::vector<Queue> queues_;
   std::unordered_map<int64_t, std::shared_ptr<Running>> running_;
   std::vector<JobFinish> verdicts_;
+  std::vector<std::shared_ptr<Running>> retired_;  // finished this turn, freed next turn
   bool flush_scheduled_ = false;
   int flushes_in_flight_ = 0;
   int db_in_flight_ = 0;
