@@ -6,6 +6,7 @@
 #include <cctype>
 #include <climits>
 #include <stdexcept>
+#include <strings.h>
 
 #include "src/log.hpp"
 
@@ -197,32 +198,36 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void write(const HttpResponse& r, bool keep) {
+    std::string data;
+    data.reserve(r.body.size() + 256);
+    data += "HTTP/1.1 " + std::to_string(r.status) + " ";
+    data += http_status_text(r.status);
+    data += "\r\nContent-Type: " + r.content_type;
+    data += "\r\nContent-Length: " + std::to_string(r.body.size());
+    for (const auto& [k, v] : r.headers) data += "\r\n" + k + ": " + v;
+    data += keep ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+    data += r.body;
+    send_raw(std::move(data), !keep);
+    if (keep && peer_gone_) close();
+  }
+
+  // Queues bytes on the socket; with `then_close`, closes once they are written.
+  void send_raw(std::string data, bool then_close) {
     struct WriteReq {
       uv_write_t req;
       std::string data;
     };
-    auto* w = new WriteReq;
-    w->data.reserve(r.body.size() + 256);
-    w->data += "HTTP/1.1 " + std::to_string(r.status) + " ";
-    w->data += http_status_text(r.status);
-    w->data += "\r\nContent-Type: " + r.content_type;
-    w->data += "\r\nContent-Length: " + std::to_string(r.body.size());
-    for (const auto& [k, v] : r.headers) w->data += "\r\n" + k + ": " + v;
-    w->data += keep ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
-    w->data += r.body;
-    w->req.data = keep ? nullptr : this;
+    auto* w = new WriteReq{{}, std::move(data)};
+    w->req.data = then_close ? this : nullptr;
     uv_buf_t buf = uv_buf_init(w->data.data(), w->data.size());
     const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1,
-                            [](uv_write_t* req, int status) {
+                            [](uv_write_t* req, int) {
                               auto* self = static_cast<HttpConnection*>(req->data);
                               delete reinterpret_cast<WriteReq*>(req);
-                              (void)status;
                               if (self) self->close();
                             });
     if (rc != 0) {
       delete w;
-      close();
-    } else if (keep && peer_gone_) {
       close();
     }
   }
@@ -265,6 +270,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
         c->request_.method = http_method_str(static_cast<http_method>(p->method));
         if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->limits_.max_body_bytes)
           return c->limit(413, "body larger than " + std::to_string(c->limits_.max_body_bytes) + " bytes");
+        // A client that asks before sending its body gets the go-ahead.
+        std::string_view expect = c->request_.header("expect");
+        if (expect.size() == 12 && strncasecmp(expect.data(), "100-continue", 12) == 0)
+          c->send_raw("HTTP/1.1 100 Continue\r\n\r\n", false);
         auto q = c->request_.path.find('?');
         if (q != std::string::npos) {
           c->request_.query = c->request_.path.substr(q + 1);

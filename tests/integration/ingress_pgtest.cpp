@@ -58,6 +58,8 @@ class IngressServer {
 
 IngressConfig test_config() {
   IngressConfig c;
+  c.idle_timeout = std::chrono::milliseconds{300};
+  c.max_connections = 64;
   c.port = 0;
   c.api_token = {"s3cret-token", "config"};
   c.max_body_bytes = 4096;
@@ -241,6 +243,38 @@ TEST_F(IngressTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_LT(b, c);
   EXPECT_LT(c, d);
   EXPECT_EQ(jobs(), 2);
+}
+
+TEST_F(IngressTest, IdleAndHalfSentRequestsAreCutOff) {
+  // A slow client that never finishes its headers is disconnected after the idle timeout
+  // (300 ms here) rather than holding a connection for ever.
+  const auto start = std::chrono::steady_clock::now();
+  auto out = test::raw_exchange(server.port(), "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Slow:", 10000);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(out, "");
+  EXPECT_LT(waited, std::chrono::seconds{5});
+}
+
+TEST_F(IngressTest, ConnectionsOverTheLimitAreRefused) {
+  IngressConfig config = test_config();
+  config.max_connections = 2;
+  IngressServer small(db.url(), config);
+  HttpClient a, b;
+  ASSERT_EQ(a.get(small.url("/healthz")).status, 200);  // a and b stay connected (keep-alive)
+  ASSERT_EQ(b.get(small.url("/healthz")).status, 200);
+  EXPECT_EQ(test::raw_exchange(small.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 2000), "");
+  EXPECT_EQ(a.get(small.url("/healthz")).status, 200);  // the ones inside are still served
+}
+
+TEST_F(IngressTest, ExpectContinueGetsTheGoAhead) {
+  const std::string body = R"({"kind":"noop"})";
+  auto out = test::raw_exchange(server.port(),
+      "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\nExpect: 100-continue\r\n"
+      "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  const auto cont = out.find("HTTP/1.1 100 Continue"), accepted = out.find("HTTP/1.1 202");
+  ASSERT_NE(cont, std::string::npos) << out;
+  ASSERT_NE(accepted, std::string::npos) << out;
+  EXPECT_LT(cont, accepted);
 }
 
 }  // namespace
