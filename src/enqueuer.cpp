@@ -1,8 +1,14 @@
 #include "src/enqueuer.hpp"
 
+#include <chrono>
+
 #include "src/log.hpp"
 
 namespace recado {
+
+namespace {
+constexpr auto kWakeInterval = std::chrono::milliseconds{2};
+}  // namespace
 
 Enqueuer::Enqueuer(EventLoop& loop, DbPool& pool, int max_batch)
     : loop_(loop), pool_(pool), max_batch_(max_batch) {}
@@ -56,6 +62,8 @@ void Enqueuer::start_committer() {
 }
 
 bool Enqueuer::commit_loop(pqxx::connection& conn, std::shared_ptr<Batch>& current) {
+  std::set<std::string> to_wake;
+  auto last_wake = std::chrono::steady_clock::now();
   for (;;) {
     auto batch = std::make_shared<Batch>();
     {
@@ -77,37 +85,29 @@ bool Enqueuer::commit_loop(pqxx::connection& conn, std::shared_ptr<Batch>& curre
     for (const Pending& p : *batch) jobs.push_back(p.job);
     auto results = job_store::enqueue(conn, jobs);  // throws: the pool reports it
     current.reset();
-    loop_.post([this, batch, results = std::move(results)]() mutable { deliver(batch, std::move(results)); });
+    for (size_t i = 0; i < results.size(); ++i)
+      if (results[i].inserted) to_wake.insert((*batch)[i].job.queue);
+    loop_.post([batch, results = std::move(results)] {
+      for (size_t i = 0; i < batch->size(); ++i) (*batch)[i].done({results[i], {}});
+    });
+    // Wake the workers after the commit, but under load at most every couple of
+    // milliseconds: a NOTIFY per batch would cost as much as the batch.
+    bool more_waiting;
+    {
+      std::lock_guard lock(mutex_);
+      more_waiting = !waiting_.empty();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!to_wake.empty() && (!more_waiting || now - last_wake >= kWakeInterval)) {
+      try {
+        job_store::notify(conn, {to_wake.begin(), to_wake.end()});
+      } catch (const std::exception& e) {
+        log::warn("waking workers failed; they will find the jobs when they poll", {{"error", e.what()}});
+      }
+      to_wake.clear();
+      last_wake = now;
+    }
   }
-}
-
-void Enqueuer::deliver(std::shared_ptr<Batch> batch, std::vector<EnqueueResult> results) {
-  for (size_t i = 0; i < batch->size(); ++i) {
-    Pending& p = (*batch)[i];
-    if (results[i].inserted) to_wake_.insert(p.job.queue);
-    p.done({results[i], {}});
-  }
-  wake();
-}
-
-void Enqueuer::wake() {
-  if (waking_ || to_wake_.empty()) return;
-  waking_ = true;
-  auto queues = std::make_shared<std::vector<std::string>>(to_wake_.begin(), to_wake_.end());
-  to_wake_.clear();
-  pool_.submit<bool>(
-      [queues](pqxx::connection& c) {
-        job_store::notify(c, *queues);
-        return true;
-      },
-      [this, queues](DbResult<bool> r) {
-        waking_ = false;
-        if (!r.ok()) {
-          log::warn("waking workers failed; they will find the jobs when they poll",
-                    {{"error", r.error.message}});
-        }
-        wake();
-      });
 }
 
 }  // namespace recado

@@ -4,8 +4,8 @@
 // the results back to the loop and at once takes the next batch, so the loop is never on
 // the path between two commits. Many concurrent callers thus cost one commit (and one
 // fsync) per batch, and each caller's `done` runs only after its job's commit.
-// Wake-ups are debounced: after commits, one NOTIFY per queue is in flight at a time, and
-// every commit is followed by a NOTIFY that started after it.
+// Wake-ups: the committer sends NOTIFY for the queues it filled after their commit, at once
+// when nothing else is waiting and at most every 2 ms under load.
 // enqueue() and the callbacks: loop thread only.
 #include <functional>
 #include <memory>
@@ -37,8 +37,6 @@ class Enqueuer {
   // Database thread: commits batches until none is waiting.
   bool commit_loop(pqxx::connection& conn, std::shared_ptr<Batch>& current);
   void start_committer();
-  void deliver(std::shared_ptr<Batch> batch, std::vector<EnqueueResult> results);
-  void wake();
 
   EventLoop& loop_;
   DbPool& pool_;
@@ -47,9 +45,6 @@ class Enqueuer {
   std::mutex mutex_;        // guards waiting_ and committing_
   Batch waiting_;
   bool committing_ = false;
-
-  std::set<std::string> to_wake_;  // loop thread
-  bool waking_ = false;
 };
 
 }  // namespace recado
