@@ -99,6 +99,33 @@ TEST_F(DaemonTest, ThousandJobsOverHttpCompleteExactlyOnce) {
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.workers"), 0);
 }
 
+TEST_F(DaemonTest, IngressAndWorkerRideOutADatabaseRestart) {
+  const int port = test::free_port();
+  auto ingress = start("ingress", port);
+  auto worker = start("worker");
+  ASSERT_TRUE(ready(port)) << ingress->output();
+  HttpClient http;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/v1/jobs";
+  // Posts until accepted, as a provider's retries would; a 503 while the database is away
+  // is the right answer, a 2xx without a commit never is.
+  auto post_until_accepted = [&](int n) {
+    for (int i = 0; i < n; ++i)
+      ASSERT_TRUE(test::poll_until([&] { return http.post(url, R"({"kind":"noop"})", kAuth).status == 202; }))
+          << ingress->output();
+  };
+  post_until_accepted(5);
+  ASSERT_TRUE(test::poll_until([&] { return count("state = 'completed'") == 5; })) << worker->output();
+
+  if (!test::restart_server()) GTEST_SKIP() << "RECADO_TEST_DATABASE_URL's server is not ours to restart";
+  post_until_accepted(5);
+  ASSERT_TRUE(test::poll_until([&] { return count("state = 'completed'") == 10; }, 60s)) << worker->output();
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs"), 0);
+  EXPECT_TRUE(ingress->running());
+  EXPECT_TRUE(worker->running());
+  stop(*ingress);
+  stop(*worker);
+}
+
 TEST_F(DaemonTest, JobsOfAKilledWorkerAreRescued) {
   enqueue_sql("sleep", R"({"ms": 60000})", 3);
   auto victim = start("worker");

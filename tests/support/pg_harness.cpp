@@ -37,6 +37,13 @@ class Server {
   // A private cluster is thrown away whole at exit: its databases need no dropping (and
   // DROP DATABASE forces a checkpoint on PostgreSQL 15, a third of a second per test).
   bool throwaway() const { return local_ != nullptr; }
+  bool restart() {
+    std::lock_guard lock(mutex_);
+    if (!local_) return false;
+    local_->stop();
+    local_ = std::make_unique<LocalPostgres>(options_);
+    return true;
+  }
   std::string url(const std::string& db) {
     std::lock_guard lock(mutex_);
     if (base_url_.empty()) start();
@@ -60,12 +67,14 @@ class Server {
     if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     chmod(dir_.c_str(), 0755);
-    local_ = std::make_unique<LocalPostgres>(LocalPostgresOptions{dir_ + "/pg", "/usr/lib/postgresql/15/bin", false, "postgres"});
+    options_ = LocalPostgresOptions{dir_ + "/pg", "/usr/lib/postgresql/15/bin", false, "postgres"};
+    local_ = std::make_unique<LocalPostgres>(options_);
     base_url_ = local_->url("postgres");
   }
   std::mutex mutex_;
   std::string base_url_;
   std::string dir_;
+  LocalPostgresOptions options_;
   std::unique_ptr<LocalPostgres> local_;
 };
 
@@ -99,12 +108,21 @@ TestDatabase::~TestDatabase() {
 
 std::string TestDatabase::scalar(const std::string& sql) const {
   std::lock_guard lock(*mutex_);
-  if (!conn_) conn_ = std::make_unique<pqxx::connection>(url_);
-  pqxx::nontransaction tx(*conn_);
-  auto r = tx.exec(sql);
-  if (r.empty() || r[0][0].is_null()) return "";
-  return r[0][0].as<std::string>();
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (!conn_ || !conn_->is_open()) conn_ = std::make_unique<pqxx::connection>(url_);
+      pqxx::nontransaction tx(*conn_);
+      auto r = tx.exec(sql);
+      if (r.empty() || r[0][0].is_null()) return "";
+      return r[0][0].as<std::string>();
+    } catch (const pqxx::broken_connection&) {
+      conn_.reset();  // the server restarted under us: once more on a new connection
+      if (attempt > 0) throw;
+    }
+  }
 }
+
+bool restart_server() { return Server::get().restart(); }
 
 bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

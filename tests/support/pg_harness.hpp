@@ -32,6 +32,10 @@ class TestDatabase {
   mutable std::unique_ptr<pqxx::connection> conn_;  // for scalar(), opened on first use
 };
 
+// Restarts the private PostgreSQL (fast shutdown: every connection is cut). False when the
+// tests use RECADO_TEST_DATABASE_URL's server, which is not ours to restart.
+bool restart_server();
+
 // Calls `done` until it returns true or `timeout` passes; returns its last answer.
 bool poll_until(const std::function<bool()>& done,
                 std::chrono::milliseconds timeout = std::chrono::seconds{20});
