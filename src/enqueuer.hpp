@@ -6,11 +6,11 @@
 // fsync) per batch, and each caller's `done` runs only after its job's commit.
 // Wake-ups: the committer sends NOTIFY for the queues it filled after their commit, at once
 // when nothing else is waiting and at most every 2 ms under load.
-// enqueue() and the callbacks: loop thread only.
+// enqueue() and the callbacks: loop thread only. The committer shares only `Shared` with
+// this object, so the Enqueuer may be destroyed while a committer is still finishing.
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -33,18 +33,21 @@ class Enqueuer {
     bool alone = false;  // commit in a transaction of its own (its batch failed)
   };
   using Batch = std::vector<Pending>;
+  struct Shared {
+    Shared(EventLoop& l, int batch) : loop(l), max_batch(batch) {}
+    EventLoop& loop;
+    int max_batch;
+    std::mutex mutex;  // guards waiting and committing
+    Batch waiting;
+    bool committing = false;
+  };
 
   // Database thread: commits batches until none is waiting.
-  bool commit_loop(pqxx::connection& conn, std::shared_ptr<Batch>& current);
+  static void commit_loop(Shared& shared, pqxx::connection& conn, std::shared_ptr<Batch>& current);
   void start_committer();
 
-  EventLoop& loop_;
   DbPool& pool_;
-  int max_batch_;
-
-  std::mutex mutex_;        // guards waiting_ and committing_
-  Batch waiting_;
-  bool committing_ = false;
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace recado

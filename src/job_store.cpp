@@ -21,6 +21,7 @@ std::string move_finished_sql(const char* state) {
     WITH gone AS (
       DELETE FROM recado.jobs
       WHERE id = ANY($1::bigint[]) AND state = 'running' AND lease_owner = $2
+        AND attempt = ($3::int[])[array_position($1::bigint[], id)]
       RETURNING *
     )
   )SQL" + job_sql::archive("gone", state);
@@ -39,7 +40,8 @@ void append_json_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-std::string id_array(const std::vector<int64_t>& ids) {
+template <typename Int>
+std::string id_array(const std::vector<Int>& ids) {
   std::string out = "{";
   for (size_t i = 0; i < ids.size(); ++i) {
     if (i) out += ',';
@@ -216,20 +218,22 @@ std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int lim
 FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdicts,
                     const std::string& worker_id, bool keep_completed) {
   std::vector<int64_t> completed;
+  std::vector<int> completed_attempts;
   json retried = json::array(), snoozed = json::array(), discarded = json::array();
   for (const JobFinish& v : verdicts) {
     switch (v.action) {
       case JobFinish::Action::complete:
         completed.push_back(v.id);
+        completed_attempts.push_back(v.attempt);
         break;
       case JobFinish::Action::retry:
-        retried.push_back({{"id", v.id}, {"run_at_us", epoch_micros(v.run_at)}, {"error", v.error}});
+        retried.push_back({{"id", v.id}, {"attempt", v.attempt}, {"run_at_us", epoch_micros(v.run_at)}, {"error", v.error}});
         break;
       case JobFinish::Action::snooze:
-        snoozed.push_back({{"id", v.id}, {"run_at_us", epoch_micros(v.run_at)}});
+        snoozed.push_back({{"id", v.id}, {"attempt", v.attempt}, {"run_at_us", epoch_micros(v.run_at)}});
         break;
       case JobFinish::Action::discard:
-        discarded.push_back({{"id", v.id}, {"error", v.error}});
+        discarded.push_back({{"id", v.id}, {"attempt", v.attempt}, {"error", v.error}});
         break;
     }
   }
@@ -240,10 +244,11 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
   if (!completed.empty()) {
     static const std::string kComplete = move_finished_sql("completed");
     static const std::string kDelete =
-        "DELETE FROM recado.jobs WHERE id = ANY($1::bigint[]) AND state = 'running' AND lease_owner = $2";
+        "DELETE FROM recado.jobs WHERE id = ANY($1::bigint[]) AND state = 'running' AND lease_owner = $2 "
+        "AND attempt = ($3::int[])[array_position($1::bigint[], id)]";
     counts.completed = keep_completed
-        ? exec(tx, "recado_complete", kComplete, id_array(completed), worker_id).affected_rows()
-        : exec(tx, "recado_complete_delete", kDelete, id_array(completed), worker_id).affected_rows();
+        ? exec(tx, "recado_complete", kComplete, id_array(completed), worker_id, id_array(completed_attempts)).affected_rows()
+        : exec(tx, "recado_complete_delete", kDelete, id_array(completed), worker_id, id_array(completed_attempts)).affected_rows();
   }
   if (!retried.empty()) {
     static const std::string kRetry = R"SQL(
@@ -251,8 +256,8 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
       SET state = 'retryable', lease_owner = NULL, lease_until = NULL,
           run_at = 'epoch'::timestamptz + r.run_at_us * interval '1 microsecond',
           errors = recado.push_error(j.errors, j.attempt, r.error)
-      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, run_at_us bigint, error text)
-      WHERE j.id = r.id AND j.state = 'running' AND j.lease_owner = $2
+      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, attempt integer, run_at_us bigint, error text)
+      WHERE j.id = r.id AND j.attempt = r.attempt AND j.state = 'running' AND j.lease_owner = $2
     )SQL";
     counts.retried = exec(tx, "recado_retry", kRetry, retried.dump(), worker_id).affected_rows();
   }
@@ -261,18 +266,19 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
       UPDATE recado.jobs j
       SET state = 'available', lease_owner = NULL, lease_until = NULL, attempt = j.attempt - 1,
           run_at = 'epoch'::timestamptz + r.run_at_us * interval '1 microsecond'
-      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, run_at_us bigint)
-      WHERE j.id = r.id AND j.state = 'running' AND j.lease_owner = $2
+      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, attempt integer, run_at_us bigint)
+      WHERE j.id = r.id AND j.attempt = r.attempt AND j.state = 'running' AND j.lease_owner = $2
     )SQL";
     counts.snoozed = exec(tx, "recado_snooze", kSnooze, snoozed.dump(), worker_id).affected_rows();
   }
   if (!discarded.empty()) {
     static const std::string kDiscard = R"SQL(
       WITH verdict AS (
-        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, error text)
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, attempt integer, error text)
       ), gone AS (
         DELETE FROM recado.jobs j USING verdict
-        WHERE j.id = verdict.id AND j.state = 'running' AND j.lease_owner = $2
+        WHERE j.id = verdict.id AND j.attempt = verdict.attempt AND j.state = 'running'
+          AND j.lease_owner = $2
         RETURNING j.*, verdict.error AS verdict_error
       )
     )SQL" + job_sql::archive("gone", "discarded", "recado.push_error(errors, attempt, verdict_error)");
@@ -283,7 +289,8 @@ FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdic
 }
 
 void heartbeat(pqxx::connection& conn, const std::string& worker_id, const std::string& host,
-               int pid, const std::vector<std::string>& queues, Duration lease) {
+               int pid, const std::vector<std::string>& queues,
+               const std::vector<int64_t>& running, Duration lease) {
   json names = queues;
   pqxx::work tx(conn);
   tx.exec_params(R"SQL(
@@ -291,10 +298,15 @@ void heartbeat(pqxx::connection& conn, const std::string& worker_id, const std::
     SELECT $1, $2, $3, array(SELECT jsonb_array_elements_text($4::jsonb))
     ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
   )SQL", worker_id, host, pid, names.dump());
-  tx.exec_params(
-      "UPDATE recado.jobs SET lease_until = now() + $2 * interval '1 microsecond' "
-      "WHERE lease_owner = $1 AND state = 'running'",
-      worker_id, static_cast<int64_t>(lease.count()));
+  // Rows being finished right now are skipped, not waited for (and rows are taken in id
+  // order, as the finishing statements take them, so the two never deadlock).
+  if (!running.empty())
+    tx.exec_params(R"SQL(
+      UPDATE recado.jobs SET lease_until = now() + $2 * interval '1 microsecond'
+      WHERE id IN (SELECT id FROM recado.jobs
+                   WHERE id = ANY($3::bigint[]) AND lease_owner = $1 AND state = 'running'
+                   ORDER BY id FOR UPDATE SKIP LOCKED)
+    )SQL", worker_id, static_cast<int64_t>(lease.count()), id_array(running));
   tx.commit();
 }
 

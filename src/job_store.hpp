@@ -22,6 +22,7 @@ struct EnqueueResult {
 struct JobFinish {
   enum class Action { complete, retry, snooze, discard };
   int64_t id = 0;
+  int attempt = 0;  // the run this verdict is about: a later run of the job is left alone
   Action action = Action::complete;
   Timestamp run_at;   // retry, snooze
   std::string error;  // retry, discard
@@ -57,9 +58,11 @@ std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int lim
 FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdicts,
                     const std::string& worker_id, bool keep_completed = true);
 
-// Registers or refreshes the worker's heartbeat row and extends the leases it holds.
+// Registers or refreshes the worker's heartbeat row and extends the leases of the jobs it is
+// running (`running`: only those; a claim whose answer was lost must lapse and be rescued).
 void heartbeat(pqxx::connection& conn, const std::string& worker_id, const std::string& host,
-               int pid, const std::vector<std::string>& queues, Duration lease);
+               int pid, const std::vector<std::string>& queues,
+               const std::vector<int64_t>& running, Duration lease);
 void unregister_worker(pqxx::connection& conn, const std::string& worker_id);
 
 // Returns jobs whose lease expired to the queue (the attempt counts; past max_attempts they

@@ -54,9 +54,9 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
     }
   });
   loop.run();
+  pool.reset();  // joins the database threads first: nothing they run may outlive its owner
   worker.reset();
   ingress.reset();
-  pool.reset();  // joins the database threads
   return 0;
 }
 

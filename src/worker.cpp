@@ -179,6 +179,14 @@ void Worker::run(Queue& q, Job job) {
   auto kind = kinds_.find(job.kind);
   auto running = std::make_shared<Running>(Running{&q, std::make_unique<Context>(*this, std::move(job)), clock_.now()});
   ++q.in_flight;
+  if (auto old = running_.find(id); old != running_.end()) {
+    // Our own earlier run lost its lease, was rescued and came back to us: that run's
+    // verdict no longer counts (it names the old attempt), and it gives up its slot.
+    log::warn("job came back while its previous run was still going; that run is abandoned",
+              log::job_fields(old->second->context->job()));
+    --old->second->queue->in_flight;
+    retired_.push_back(std::move(old->second));
+  }
   running_[id] = running;
   const Job& j = running->context->job();
   log::debug("job started", log::job_fields(j));
@@ -206,7 +214,7 @@ void Worker::on_done(int64_t id, Outcome outcome) {
   const Decision d = decide(job, outcome, config_.backoff, now,
                             std::uniform_real_distribution<double>(0.0, 1.0)(random_));
   const std::string took_ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - running->started).count());
-  verdicts_.push_back({id, to_action(d.action), d.run_at, d.error});
+  verdicts_.push_back({id, job.attempt, to_action(d.action), d.run_at, d.error});
   switch (d.action) {
     case Decision::Action::complete:
       log::debug("job completed", log::job_fields(job, {{"took_ms", took_ms}}));
@@ -269,9 +277,12 @@ void Worker::flush() {
           // Keep the verdicts: the jobs stay leased to us, so writing them later is safe.
           log::warn("writing job results failed; retrying",
                     {{"jobs", std::to_string(batch->size())}, {"error", r.error.message}});
-          verdicts_.insert(verdicts_.end(), batch->begin(), batch->end());
+          if (!results_abandoned_) verdicts_.insert(verdicts_.end(), batch->begin(), batch->end());
           if (phase_ != Phase::stopped && !flush_retry_timer_.active())
-            flush_retry_timer_.start(std::chrono::milliseconds{200}, [this] { flush(); });
+            flush_retry_timer_.start(std::chrono::milliseconds{200}, [this] {
+              flush();
+              maybe_close();
+            });
           return;
         }
         const FinishCounts& c = *r.value;
@@ -289,9 +300,12 @@ void Worker::flush() {
 void Worker::heartbeat() {
   std::vector<std::string> names;
   for (const Queue& q : queues_) names.push_back(q.name);
+  std::vector<int64_t> running;
+  running.reserve(running_.size());
+  for (const auto& [id, r] : running_) running.push_back(id);
   db<bool>(
-      [id = id_, host = host_, names, lease = config_.lease](pqxx::connection& c) {
-        job_store::heartbeat(c, id, host, static_cast<int>(getpid()), names, lease);
+      [id = id_, host = host_, names, running = std::move(running), lease = config_.lease](pqxx::connection& c) {
+        job_store::heartbeat(c, id, host, static_cast<int>(getpid()), names, running, lease);
         return true;
       },
       [this](DbResult<bool> r) {
@@ -347,7 +361,8 @@ void Worker::maybe_close() {
   if (phase_ == Phase::draining && running_.empty()) close();
   if (phase_ == Phase::closing && db_in_flight_ == 0 && !flush_scheduled_) {
     if (!verdicts_.empty()) {
-      flush();
+      // Written by the flush now, or by its retry timer after a failure.
+      if (!flush_retry_timer_.active()) flush();
       return;
     }
     phase_ = Phase::stopped;
@@ -372,7 +387,17 @@ void Worker::maybe_close() {
 
 void Worker::close() {
   phase_ = Phase::closing;
-  deadline_timer_.stop();
+  // Results that still cannot be written after another shutdown_timeout are given up: the
+  // jobs stay leased to us, and once the leases lapse any worker's rescuer returns them.
+  deadline_timer_.start(config_.shutdown_timeout, [this] {
+    if (phase_ != Phase::closing || verdicts_.empty()) return;
+    log::error("giving up on job results the database would not take; their jobs return when their leases expire",
+               {{"jobs", std::to_string(verdicts_.size())}});
+    verdicts_.clear();
+    results_abandoned_ = true;
+    flush_retry_timer_.stop();
+    maybe_close();
+  });
   std::vector<int64_t> ids;
   for (auto& [id, running] : running_) {
     ids.push_back(id);

@@ -85,6 +85,7 @@ class Worker {
   std::vector<JobFinish> verdicts_;
   std::vector<std::shared_ptr<Running>> retired_;  // finished this turn, freed next turn
   bool flush_scheduled_ = false;
+  bool results_abandoned_ = false;  // shutting down with a database that will not take them
   int flushes_in_flight_ = 0;
   int db_in_flight_ = 0;
   std::mt19937_64 random_;

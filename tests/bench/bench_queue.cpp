@@ -67,7 +67,7 @@ double reference(const std::string& url, int n, int threads, const Mode& mode) {
         if (jobs.empty()) break;
         std::vector<JobFinish> verdicts;
         verdicts.reserve(jobs.size());
-        for (const Job& j : jobs) verdicts.push_back({j.id, JobFinish::Action::complete, {}, {}});
+        for (const Job& j : jobs) verdicts.push_back({j.id, j.attempt, JobFinish::Action::complete, {}, {}});
         done += job_store::finish(c, verdicts, me, mode.keep_completed).completed;
       }
     });

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -160,6 +161,23 @@ TEST_F(DaemonTest, SigtermHandsBackWhatOutlivesTheDeadline) {
       << worker->output();
   stop(*worker);
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE state = 'available' AND attempt = 0"), 2);
+}
+
+TEST_F(DaemonTest, SigtermWithTheDatabaseDownStillExits) {
+  enqueue_sql("sleep", R"({"ms": 200})", 3);
+  auto worker = start("worker", 0, {{"RECADO_WORKER_SHUTDOWN_TIMEOUT", "500ms"}});
+  ASSERT_TRUE(test::poll_until([&] { return db.count("SELECT count(*) FROM recado.jobs WHERE state = 'running'") == 3; }))
+      << worker->output();
+  if (!test::stop_server()) GTEST_SKIP() << "RECADO_TEST_DATABASE_URL's server is not ours to stop";
+  worker->signal(SIGTERM);
+  // Results it cannot write are given up after a second shutdown timeout; it must not spin.
+  auto status = worker->wait(20s);
+  ASSERT_TRUE(test::start_server());
+  ASSERT_TRUE(status) << "no exit with the database down\n" << worker->output();
+  EXPECT_FALSE(status->crashed());
+  EXPECT_EQ(status->code, 0);
+  const std::string out = worker->output();
+  EXPECT_LT(std::count(out.begin(), out.end(), '\n'), 200) << "log flood";
 }
 
 TEST_F(DaemonTest, WorkerRefusesAnUnmigratedDatabase) {

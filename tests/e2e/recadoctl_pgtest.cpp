@@ -112,7 +112,7 @@ class RecadoctlTest : public ::testing::Test {
   int64_t finished_job(const std::string& queue, JobFinish::Action action, std::string error = {},
                        NewJob j = {}) {
     const int64_t id = running_job(queue, std::move(j));
-    JobFinish v{id, action, system_now() + 1h, std::move(error)};
+    JobFinish v{id, 1, action, system_now() + 1h, std::move(error)};
     EXPECT_EQ(job_store::finish(conn, {v}, kWorker).total(), 1);
     return id;
   }
@@ -344,7 +344,7 @@ TEST_F(RecadoctlTest, JobsShowJsonHasPayloadAttemptsAndErrors) {
   db.scalar("UPDATE recado.jobs SET run_at = now() WHERE id = " + std::to_string(id));
   auto again = job_store::claim(conn, "mail", 1, kWorker, 30s);
   ASSERT_EQ(again.size(), 1u);
-  ASSERT_EQ(job_store::finish(conn, {{id, JobFinish::Action::discard, {}, "smtp 550 no such user"}}, kWorker).discarded, 1);
+  ASSERT_EQ(job_store::finish(conn, {{id, 2, JobFinish::Action::discard, {}, "smtp 550 no such user"}}, kWorker).discarded, 1);
 
   json shown = ctl_json({"jobs", "show", std::to_string(id)});
   EXPECT_EQ(shown["id"], id);
@@ -594,7 +594,7 @@ TEST_F(RecadoctlTest, CancelOfARunningJobExits1AndChangesNothing) {
             std::string("running 1 ") + kWorker);
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished"), 0);
   // The worker can still finish it.
-  EXPECT_EQ(job_store::finish(conn, {{id, JobFinish::Action::complete, {}, {}}}, kWorker).completed, 1);
+  EXPECT_EQ(job_store::finish(conn, {{id, 1, JobFinish::Action::complete, {}, {}}}, kWorker).completed, 1);
 }
 
 TEST_F(RecadoctlTest, CancelOfAFinishedJobExits1AndChangesNothing) {
@@ -738,7 +738,7 @@ TEST_F(RecadoctlTest, EnqueueWithInvalidInputExits2AndInsertsNothing) {
 
 TEST_F(RecadoctlTest, WorkersShowsARegisteredWorkerAndItsRunningJobs) {
   const std::string worker = "host-a:4242:abcd";
-  job_store::heartbeat(conn, worker, "host-a", 4242, {"mail", "default"}, 30s);
+  job_store::heartbeat(conn, worker, "host-a", 4242, {"mail", "default"}, {}, 30s);
   enqueue(job("mail"));
   ASSERT_EQ(job_store::claim(conn, "mail", 1, worker, 30s).size(), 1u);
 

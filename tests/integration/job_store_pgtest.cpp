@@ -22,8 +22,10 @@ NewJob job(std::string kind = "noop", std::string queue = "default") {
   return j;
 }
 
-JobFinish verdict(int64_t id, JobFinish::Action a, std::string error = {}, Timestamp at = system_now()) {
-  return {id, a, at, std::move(error)};
+// A verdict on the first run of job `id` (or on run `attempt`).
+JobFinish verdict(int64_t id, JobFinish::Action a, std::string error = {}, Timestamp at = system_now(),
+                  int attempt = 1) {
+  return {id, attempt, a, at, std::move(error)};
 }
 
 class JobStoreTest : public ::testing::Test {
@@ -103,7 +105,7 @@ TEST_F(JobStoreTest, ErrorsKeepTheLastTen) {
   for (int i = 1; i <= 13; ++i) {
     auto c = job_store::claim(conn, "default", 1, "w", 30s);
     ASSERT_EQ(c.size(), 1u);
-    job_store::finish(conn, {verdict(c[0].id, JobFinish::Action::retry, "e" + std::to_string(i))}, "w");
+    job_store::finish(conn, {verdict(c[0].id, JobFinish::Action::retry, "e" + std::to_string(i), system_now(), i)}, "w");
   }
   EXPECT_EQ(db.scalar("SELECT jsonb_array_length(errors) FROM recado.jobs"), "10");
   EXPECT_EQ(db.scalar("SELECT errors->0->>'error' FROM recado.jobs"), "e4");
@@ -127,6 +129,22 @@ TEST_F(JobStoreTest, DiscardKeepsJobWithItsError) {
   auto shown = queue_admin::show_job(conn, ids[0].id);
   ASSERT_TRUE(shown);
   EXPECT_EQ((*shown)["state"], "discarded");
+}
+
+TEST_F(JobStoreTest, AVerdictOnAnEarlierRunLeavesTheNextRunAlone) {
+  job_store::enqueue(conn, {job()});
+  auto first = job_store::claim(conn, "default", 1, "w", 30s);
+  // The lease lapses, the rescuer returns the job and the same worker claims it again.
+  db.scalar("UPDATE recado.jobs SET lease_until = now() - interval '1 second'");
+  ASSERT_EQ(job_store::rescue_expired(conn, 10), 1);
+  auto second = job_store::claim(conn, "default", 1, "w", 30s);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].attempt, 2);
+  auto late = job_store::finish(conn, {verdict(first[0].id, JobFinish::Action::retry, "stale", system_now(), 1)}, "w");
+  EXPECT_EQ(late.total(), 0);
+  EXPECT_EQ(db.scalar("SELECT state FROM recado.jobs"), "running");
+  auto current = job_store::finish(conn, {verdict(second[0].id, JobFinish::Action::complete, {}, system_now(), 2)}, "w");
+  EXPECT_EQ(current.completed, 1);
 }
 
 TEST_F(JobStoreTest, FinishIgnoresJobsNoLongerLeasedToThisWorker) {
@@ -271,7 +289,7 @@ TEST_F(JobStoreTest, SequenceKeysUnderConcurrentClaimers) {
         }
         std::vector<JobFinish> done;
         for (const Job& j : claimed) {
-          done.push_back(verdict(j.id, JobFinish::Action::complete));
+          done.push_back(verdict(j.id, JobFinish::Action::complete, {}, system_now(), j.attempt));
           std::lock_guard lock(mutex);
           order[*j.sequence_key].push_back(j.id);
         }
@@ -337,10 +355,14 @@ TEST_F(JobStoreTest, RescueReturnsExpiredLeasesAndCountsTheAttempt) {
 }
 
 TEST_F(JobStoreTest, HeartbeatExtendsLeasesAndRegistersTheWorker) {
-  job_store::enqueue(conn, {job()});
-  job_store::claim(conn, "default", 1, "w", 1s);
-  job_store::heartbeat(conn, "w", "host", 42, {"default"}, 1h);
+  job_store::enqueue(conn, {job(), job()});
+  auto c = job_store::claim(conn, "default", 2, "w", 1s);
+  ASSERT_EQ(c.size(), 2u);
+  // Only the jobs the worker says it runs are renewed: the other's claim was "lost".
+  job_store::heartbeat(conn, "w", "host", 42, {"default"}, {c[0].id}, 1h);
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE lease_until > now() + interval '50 minutes'"), 1);
+  EXPECT_EQ(db.scalar("SELECT id FROM recado.jobs WHERE lease_until > now() + interval '50 minutes'"),
+            std::to_string(c[0].id));
   EXPECT_EQ(db.scalar("SELECT host || ':' || pid || ':' || array_to_string(queues, ',') FROM recado.workers"),
             "host:42:default");
   job_store::unregister_worker(conn, "w");
@@ -361,7 +383,7 @@ TEST_F(JobStoreTest, PruneDeletesFinishedJobsPastRetention) {
                            verdict(c[2].id, JobFinish::Action::discard, "bad")}, "w");
   db.scalar("UPDATE recado.jobs_finished SET finished_at = now() - interval '2 hours' WHERE id = " +
                         std::to_string(c[0].id));
-  job_store::heartbeat(conn, "old", "h", 1, {"default"}, 30s);
+  job_store::heartbeat(conn, "old", "h", 1, {"default"}, {}, 30s);
   db.scalar("UPDATE recado.workers SET heartbeat_at = now() - interval '1 hour'");
   auto pruned = job_store::prune(conn, 1h, 24h, 10min, 1000);
   EXPECT_EQ(pruned.jobs, 1);

@@ -37,10 +37,15 @@ class Server {
   // A private cluster is thrown away whole at exit: its databases need no dropping (and
   // DROP DATABASE forces a checkpoint on PostgreSQL 15, a third of a second per test).
   bool throwaway() const { return local_ != nullptr; }
-  bool restart() {
+  bool stop_cluster() {
     std::lock_guard lock(mutex_);
     if (!local_) return false;
     local_->stop();
+    return true;
+  }
+  bool start_cluster() {
+    std::lock_guard lock(mutex_);
+    if (!local_) return false;
     local_ = std::make_unique<LocalPostgres>(options_);
     return true;
   }
@@ -122,7 +127,9 @@ std::string TestDatabase::scalar(const std::string& sql) const {
   }
 }
 
-bool restart_server() { return Server::get().restart(); }
+bool stop_server() { return Server::get().stop_cluster(); }
+bool start_server() { return Server::get().start_cluster(); }
+bool restart_server() { return stop_server() && start_server(); }
 
 bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

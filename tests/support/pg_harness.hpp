@@ -35,6 +35,9 @@ class TestDatabase {
 // Restarts the private PostgreSQL (fast shutdown: every connection is cut). False when the
 // tests use RECADO_TEST_DATABASE_URL's server, which is not ours to restart.
 bool restart_server();
+// Stops / starts it again, separately (same folder, same socket).
+bool stop_server();
+bool start_server();
 
 // Calls `done` until it returns true or `timeout` passes; returns its last answer.
 bool poll_until(const std::function<bool()>& done,
