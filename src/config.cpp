@@ -215,6 +215,7 @@ Config read(const YAML::Node& root, const std::string& file) {
   w.field<Duration>("lease", c.worker.lease, positive_duration);
   w.field<Duration>("rescue_interval", c.worker.rescue_interval, positive_duration);
   w.field("shutdown_timeout", c.worker.shutdown_timeout);
+  w.field<Duration>("job_timeout", c.worker.job_timeout, positive_duration);
   w.field<Duration>("backoff_base", c.worker.backoff.base, positive_duration);
   w.field<Duration>("backoff_cap", c.worker.backoff.cap, positive_duration);
   w.field("completed_retention", c.worker.completed_retention);
@@ -292,10 +293,12 @@ std::string dump_config(const Config& c) {
   const WorkerConfig& w = c.worker;
   out += fmt::format(
       "  claim_batch: {}\n  poll_interval: {}\n  lease: {}\n  rescue_interval: {}\n  shutdown_timeout: {}\n"
+      "  job_timeout: {}\n"
       "  backoff_base: {}\n  backoff_cap: {}\n  completed_retention: {}\n  discarded_retention: {}\n"
       "  prune_interval: {}\n",
       w.claim_batch, format_duration(w.poll_interval), format_duration(w.lease),
       format_duration(w.rescue_interval), format_duration(w.shutdown_timeout),
+      format_duration(w.job_timeout),
       format_duration(w.backoff.base), format_duration(w.backoff.cap),
       format_duration(w.completed_retention), format_duration(w.discarded_retention),
       format_duration(w.prune_interval));

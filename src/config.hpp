@@ -61,6 +61,7 @@ struct WorkerConfig {
   Duration lease = std::chrono::seconds{30};       // renewed every lease/3 while a job runs
   Duration rescue_interval = std::chrono::seconds{5};
   Duration shutdown_timeout = std::chrono::seconds{10};
+  Duration job_timeout = std::chrono::minutes{5};  // a handler silent this long is a retry
   BackoffPolicy backoff;
   Duration completed_retention = std::chrono::hours{24};
   Duration discarded_retention = std::chrono::hours{24 * 7};

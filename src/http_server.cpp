@@ -81,6 +81,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     uv_tcp_nodelay(tcp_, 1);
     arm_idle();
+    start_reading();
+  }
+
+  void start_reading() {
+    reading_ = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_),
                   [](uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
                     auto* self = static_cast<HttpConnection*>(h->data);
@@ -103,6 +108,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       return;
     }
     arm_idle();
+    if (!reading_ && !peer_gone_) start_reading();
     process();
   }
 
@@ -156,6 +162,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     inbuf_.append(readbuf_.data(), static_cast<size_t>(n));
     arm_idle();
     process();
+    // While a request is being answered, pipelined bytes wait unparsed: hold at most one
+    // more request's worth, then stop reading until the answer is out.
+    if (awaiting_ && inbuf_.size() - offset_ > limits_.max_header_bytes + limits_.max_body_bytes) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+      reading_ = false;
+    }
   }
 
   // Parses what is buffered until a request is complete, then hands it to the handler.
@@ -334,6 +346,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool processing_ = false;
   bool shutting_down_ = false;
   bool peer_gone_ = false;
+  bool reading_ = false;
   bool closed_ = false;
 };
 

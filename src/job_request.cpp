@@ -62,6 +62,8 @@ std::variant<NewJob, JobRequestError> parse_job_request(std::string_view body,
       if (!value.is_string()) return JobRequestError{"'" + key + "' must be a string"};
       out = value.get<std::string>();
       if (out.empty()) return JobRequestError{"'" + key + "' must not be empty"};
+      if (out.find('\0') != std::string::npos)
+        return JobRequestError{"'" + key + "' must not contain the NUL character (\\u0000)"};
       if (out.size() > max_len)
         return JobRequestError{"'" + key + "' is longer than " + std::to_string(max_len) + " bytes"};
       return std::nullopt;

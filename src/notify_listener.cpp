@@ -39,7 +39,13 @@ NotifyListener::~NotifyListener() {
 }
 
 void NotifyListener::stop() {
-  if (!stopping_.exchange(true)) {
+  bool first;
+  {
+    // Under the mutex, so the reconnect wait cannot miss it.
+    std::lock_guard lock(mutex_);
+    first = !stopping_.exchange(true);
+  }
+  if (first) {
     const char byte = 1;
     (void)!write(stop_pipe_[1], &byte, 1);
   }

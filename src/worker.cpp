@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "src/backoff.hpp"
+#include "src/duration.hpp"
 #include "src/log.hpp"
 
 namespace recado {
@@ -52,7 +53,9 @@ class Worker::Context final : public HandlerContext {
       try {
         then();
       } catch (const std::exception& e) {
-        worker_.on_done(job_.id, Outcome::retry(std::string("handler threw: ") + e.what()));
+        worker_.on_done(job_.id, this, Outcome::retry(std::string("handler threw: ") + e.what()));
+      } catch (...) {
+        worker_.on_done(job_.id, this, Outcome::retry("handler threw a non-standard exception"));
       }
     });
   }
@@ -166,7 +169,12 @@ void Worker::on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> r) {
     for (const Job& j : jobs) ids.push_back(j.id);
     db<int>([ids, id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },
             [this](DbResult<int> h) {
-              if (h.ok()) stats_.handed_back += *h.value;
+              if (h.ok()) {
+                stats_.handed_back += *h.value;
+              } else {
+                log::warn("handing back jobs claimed during shutdown failed; their leases will lapse",
+                          {{"error", h.error.message}});
+              }
             });
     return;
   }
@@ -188,24 +196,32 @@ void Worker::run(Queue& q, Job job) {
     retired_.push_back(std::move(old->second));
   }
   running_[id] = running;
-  const Job& j = running->context->job();
+  Context* context = running->context.get();
+  const Job& j = context->job();
   log::debug("job started", log::job_fields(j));
   if (kind == kinds_.end()) {
-    on_done(id, Outcome::discard("no handler for kind '" + j.kind + "' in this worker"));
+    on_done(id, context, Outcome::discard("no handler for kind '" + j.kind + "' in this worker"));
     return;
   }
   try {
-    kind->second->run(*running->context, [this, id](Outcome o) { on_done(id, std::move(o)); });
+    kind->second->run(*context, [this, id, context](Outcome o) { on_done(id, context, std::move(o)); });
   } catch (const std::exception& e) {
-    on_done(id, Outcome::retry(std::string("handler threw: ") + e.what()));
+    on_done(id, context, Outcome::retry(std::string("handler threw: ") + e.what()));
   } catch (...) {
-    on_done(id, Outcome::retry("handler threw a non-standard exception"));
+    on_done(id, context, Outcome::retry("handler threw a non-standard exception"));
   }
+  // A handler still going after job_timeout counts as failed, so its slot and lease come
+  // back. (Handlers that finished at once, most of them, need no timer.)
+  if (auto it = running_.find(id); it != running_.end() && it->second->context.get() == context)
+    context->after(config_.job_timeout, [this, id, context, timeout = config_.job_timeout] {
+      on_done(id, context, Outcome::retry("handler did not finish within " + format_duration(timeout)));
+    });
 }
 
-void Worker::on_done(int64_t id, Outcome outcome) {
+void Worker::on_done(int64_t id, const Context* who, Outcome outcome) {
   auto it = running_.find(id);
-  if (it == running_.end()) return;  // already reported, or given up at shutdown
+  // Already reported, given up at shutdown, or a report from an abandoned earlier run.
+  if (it == running_.end() || it->second->context.get() != who) return;
   std::shared_ptr<Running> running = std::move(it->second);
   running_.erase(it);
   --running->queue->in_flight;
@@ -373,7 +389,10 @@ void Worker::maybe_close() {
     deadline_timer_.stop();
     flush_retry_timer_.stop();
     db<bool>([id = id_](pqxx::connection& c) { job_store::unregister_worker(c, id); return true; },
-             [this](DbResult<bool>) {
+             [this](DbResult<bool> r) {
+               if (!r.ok())
+                 log::warn("could not remove this worker's row; it is pruned once silent",
+                           {{"error", r.error.message}});
                log::info("worker stopped", {{"worker", id_},
                                             {"completed", std::to_string(stats_.completed)},
                                             {"handed_back", std::to_string(stats_.handed_back)}});

@@ -59,7 +59,7 @@ class Worker {
   void claim_all(bool wake);
   void on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> result);
   void run(Queue& q, Job job);
-  void on_done(int64_t id, Outcome outcome);
+  void on_done(int64_t id, const Context* who, Outcome outcome);
   void schedule_claim(Queue& q);
   void schedule_flush();
   void flush();

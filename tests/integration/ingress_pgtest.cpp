@@ -153,6 +153,7 @@ TEST_F(IngressTest, BadBodiesGetAReasonAndEnqueueNothing) {
            {R"({"kind":"noop","priority":"high"})", 400, "priority"},
            {R"({"kind":"noop","run_at":"tomorrow"})", 400, "run_at"},
            {R"({"kind":"noop","payload":{"text":"a\u0000b"}})", 400, "NUL"},
+           {R"({"kind":"noop","dedup_key":"a\u0000b"})", 400, "dedup_key"},
            {R"({"kind":"launch_rockets"})", 422, "launch_rockets"},
        }) {
     auto r = http.post(server.url("/v1/jobs"), c.body, kAuth);

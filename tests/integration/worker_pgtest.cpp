@@ -92,6 +92,17 @@ TEST_F(WorkerTest, SnoozeReschedulesWithoutUsingAnAttempt) {
   EXPECT_EQ(db.scalar("SELECT attempt FROM recado.jobs"), "0");
 }
 
+TEST_F(WorkerTest, AHandlerThatNeverFinishesTimesOut) {
+  enqueue("sleep", R"({"ms": 600000})", 1, 1);
+  WorkerConfig config = test::fast_worker_config();
+  config.job_timeout = 200ms;
+  Worker& w = harness.add_worker(config, kinds);
+  ASSERT_TRUE(harness.run_until([&] { return finished("discarded") == 1; }));
+  EXPECT_NE(db.scalar("SELECT errors->-1->>'error' FROM recado.jobs_finished").find("did not finish within 200ms"),
+            std::string::npos);
+  EXPECT_EQ(w.running(), 0);
+}
+
 TEST_F(WorkerTest, UnknownKindIsDiscarded) {
   enqueue("no_such_kind");
   harness.add_worker(test::fast_worker_config(), kinds);
