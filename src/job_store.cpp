@@ -50,9 +50,14 @@ std::string id_array(const std::vector<Int>& ids) {
   return out + "}";
 }
 
-// Inserts jobs[which] in one statement; returns (index, id) pairs, id 0 where a live job
-// held the dedup key.
-std::vector<std::pair<size_t, int64_t>> insert_batch(pqxx::transaction_base& tx, const std::vector<NewJob>& jobs,
+struct Inserted {
+  size_t index;
+  int64_t id;     // 0: refused for a dedup key whose holder this statement could not see
+  bool inserted;  // false: id is the live job that holds the dedup key
+};
+
+// Inserts jobs[which] in one statement.
+std::vector<Inserted> insert_batch(pqxx::transaction_base& tx, const std::vector<NewJob>& jobs,
                                                      const std::vector<size_t>& which) {
   // The rows as a JSON array, written directly: payloads are already JSON text.
   std::string input = "[";
@@ -93,13 +98,20 @@ std::vector<std::pair<size_t, int64_t>> insert_batch(pqxx::transaction_base& tx,
       ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
       RETURNING id
     )
-    SELECT input.ord, inserted.id FROM input LEFT JOIN inserted USING (id)
+    -- A refused job takes the id of the live job holding its key, when that job was
+    -- already committed as this statement began (the common replay); otherwise null.
+    -- (A per-row index look-up: a join here may be planned as a scan of the whole index.)
+    SELECT input.ord,
+           coalesce(inserted.id, (SELECT existing.id FROM recado.jobs existing
+                                  WHERE existing.dedup_key = input.dedup_key)),
+           inserted.id IS NOT NULL
+    FROM input LEFT JOIN inserted USING (id)
   )SQL";
   auto rows = exec(tx, "recado_enqueue", kInsert, input);
-  std::vector<std::pair<size_t, int64_t>> out;
+  std::vector<Inserted> out;
   out.reserve(rows.size());
   for (const auto& r : rows)
-    out.emplace_back(r[0].as<size_t>(), r[1].is_null() ? 0 : r[1].as<int64_t>());
+    out.push_back({r[0].as<size_t>(), r[1].is_null() ? 0 : r[1].as<int64_t>(), r[2].as<bool>()});
   return out;
 }
 
@@ -117,11 +129,11 @@ std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<New
   // the insert and the look-up, the key is free again: insert once more.
   for (int round = 0; round < 5 && !pending.empty(); ++round) {
     std::vector<size_t> refused;
-    for (auto [ord, id] : insert_batch(tx, jobs, pending)) {
-      if (id) {
-        results[ord] = {id, true};
+    for (const Inserted& r : insert_batch(tx, jobs, pending)) {
+      if (r.id) {
+        results[r.index] = {r.id, r.inserted};
       } else {
-        refused.push_back(ord);
+        refused.push_back(r.index);
       }
     }
     pending.clear();
