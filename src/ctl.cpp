@@ -190,6 +190,7 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
       auto parsed = parse_job_request(body.dump(), names, system_now());
       if (auto* err = std::get_if<JobRequestError>(&parsed)) throw CLI::ValidationError("enqueue", err->reason);
       auto r = job_store::enqueue(conn, {std::get<NewJob>(parsed)});
+      if (!r[0].id) throw std::runtime_error("the job was not stored (its dedup key kept changing hands); try again");
       job_store::notify(conn, {std::get<NewJob>(parsed).queue});
       print(json{{"id", r[0].id}, {"duplicate", !r[0].inserted}}, {"id", "duplicate"});
     } else if (workers->parsed()) {

@@ -93,7 +93,13 @@ void Enqueuer::commit_loop(Shared& shared, pqxx::connection& conn, std::shared_p
     for (size_t i = 0; i < results.size(); ++i)
       if (results[i].inserted) to_wake.insert((*batch)[i].job.queue);
     shared.loop.post([batch, results = std::move(results)] {
-      for (size_t i = 0; i < batch->size(); ++i) (*batch)[i].done({results[i], {}});
+      for (size_t i = 0; i < batch->size(); ++i) {
+        if (results[i].id) {
+          (*batch)[i].done({results[i], {}});
+        } else {
+          (*batch)[i].done({std::nullopt, {DbError::Kind::conflict, "the job was not stored; try again", {}}});
+        }
+      }
     });
     // Wake the workers after the commit, but under load at most every couple of
     // milliseconds: a NOTIFY per batch would cost as much as the batch.

@@ -125,37 +125,43 @@ std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<New
   pqxx::nontransaction tx(conn);
   std::vector<size_t> pending(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) pending[i] = i;
-  // A job refused for its dedup key takes the live job's id. If that job finished between
-  // the insert and the look-up, the key is free again: insert once more.
+  // A job refused for a dedup key whose holder the insert could not see (it committed
+  // meanwhile) takes that holder's id; if the holder finished in between, the key is free
+  // again: insert once more. Failures after the first round (which committed) leave those
+  // jobs with id 0 rather than throwing, so their committed neighbours are still reported.
   for (int round = 0; round < 5 && !pending.empty(); ++round) {
-    std::vector<size_t> refused;
-    for (const Inserted& r : insert_batch(tx, jobs, pending)) {
-      if (r.id) {
-        results[r.index] = {r.id, r.inserted};
-      } else {
-        refused.push_back(r.index);
+    try {
+      std::vector<size_t> refused;
+      for (const Inserted& r : insert_batch(tx, jobs, pending)) {
+        if (r.id) {
+          results[r.index] = {r.id, r.inserted};
+        } else {
+          refused.push_back(r.index);
+        }
       }
-    }
-    pending.clear();
-    if (refused.empty()) break;
-    json keys = json::array();
-    for (size_t ord : refused) keys.push_back(*jobs[ord].dedup_key);
-    std::map<std::string, int64_t> live;
-    for (const auto& r : tx.exec_params(
-             "SELECT dedup_key, id FROM recado.jobs WHERE dedup_key IN "
-             "(SELECT jsonb_array_elements_text($1::jsonb))",
-             keys.dump()))
-      live[r[0].as<std::string>()] = r[1].as<int64_t>();
-    for (size_t ord : refused) {
-      auto it = live.find(*jobs[ord].dedup_key);
-      if (it != live.end()) {
-        results[ord] = {it->second, false};
-      } else {
-        pending.push_back(ord);
+      pending.clear();
+      if (refused.empty()) break;
+      json keys = json::array();
+      for (size_t ord : refused) keys.push_back(*jobs[ord].dedup_key);
+      std::map<std::string, int64_t> live;
+      for (const auto& r : tx.exec_params(
+               "SELECT dedup_key, id FROM recado.jobs WHERE dedup_key IN "
+               "(SELECT jsonb_array_elements_text($1::jsonb))",
+               keys.dump()))
+        live[r[0].as<std::string>()] = r[1].as<int64_t>();
+      for (size_t ord : refused) {
+        auto it = live.find(*jobs[ord].dedup_key);
+        if (it != live.end()) {
+          results[ord] = {it->second, false};
+        } else {
+          pending.push_back(ord);
+        }
       }
+    } catch (const std::exception&) {
+      if (round == 0 && pending.size() == jobs.size()) throw;  // nothing committed yet
+      break;
     }
   }
-  if (!pending.empty()) throw std::runtime_error("a dedup key kept changing hands; enqueue again");
   return results;
 }
 

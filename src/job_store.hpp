@@ -14,7 +14,7 @@
 namespace recado {
 
 struct EnqueueResult {
-  int64_t id = 0;
+  int64_t id = 0;         // 0: not stored (see enqueue)
   bool inserted = false;  // false: a live job already held the dedup key; id is that job
 };
 
@@ -39,7 +39,9 @@ struct PruneCounts {
 
 namespace job_store {
 
-// Inserts the jobs, committed before it returns; results in input order. Wakes nobody:
+// Inserts the jobs, committed before it returns; results in input order. Throws when
+// nothing was stored; a job left with id 0 was not stored though others were (its dedup
+// key kept changing hands, or the database failed after the first commit). Wakes nobody:
 // call notify() once the commit is done (a NOTIFY inside every insert transaction would
 // serialise their commits on the server's notification lock).
 std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<NewJob>& jobs);
