@@ -167,15 +167,7 @@ void Worker::on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> r) {
     // Claimed while shutting down: give them straight back.
     std::vector<int64_t> ids;
     for (const Job& j : jobs) ids.push_back(j.id);
-    db<int>([ids, id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },
-            [this](DbResult<int> h) {
-              if (h.ok()) {
-                stats_.handed_back += *h.value;
-              } else {
-                log::warn("handing back jobs claimed during shutdown failed; their leases will lapse",
-                          {{"error", h.error.message}});
-              }
-            });
+    hand_back(std::move(ids));
     return;
   }
   for (Job& job : jobs) run(q, std::move(job));
@@ -404,6 +396,19 @@ void Worker::maybe_close() {
   }
 }
 
+void Worker::hand_back(std::vector<int64_t> ids) {
+  if (ids.empty()) return;
+  db<int>([ids = std::move(ids), id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },
+          [this](DbResult<int> r) {
+            if (r.ok()) {
+              stats_.handed_back += *r.value;
+            } else {
+              log::error("handing jobs back failed; their leases will expire and the rescuer returns them",
+                         {{"error", r.error.message}});
+            }
+          });
+}
+
 void Worker::close() {
   phase_ = Phase::closing;
   // Results that still cannot be written after another shutdown_timeout are given up: the
@@ -426,17 +431,7 @@ void Worker::close() {
   }
   schedule_flush();
   running_.clear();
-  if (!ids.empty()) {
-    db<int>([ids, id = id_](pqxx::connection& c) { return job_store::hand_back(c, ids, id); },
-            [this](DbResult<int> r) {
-              if (r.ok()) {
-                stats_.handed_back += *r.value;
-              } else {
-                log::error("handing jobs back failed; their leases will expire and the rescuer returns them",
-                           {{"error", r.error.message}});
-              }
-            });
-  }
+  hand_back(std::move(ids));
   maybe_close();
 }
 

@@ -68,6 +68,8 @@ class Worker {
   void prune();
   void maybe_close();
   void close();
+  // Returns jobs to the queue without using an attempt (shutdown).
+  void hand_back(std::vector<int64_t> ids);
   // Submits SQL and counts it in flight, so shutdown can wait for it.
   template <typename T>
   void db(std::function<T(pqxx::connection&)> work, std::function<void(DbResult<T>)> done);
