@@ -16,11 +16,6 @@ DbPool::~DbPool() {
   for (auto& t : threads_) t.join();
 }
 
-std::size_t DbPool::pending() const {
-  std::lock_guard lock(mutex_);
-  return tasks_.size() + running_;
-}
-
 void DbPool::enqueue(Task task) {
   {
     std::lock_guard lock(mutex_);
@@ -39,7 +34,6 @@ void DbPool::thread_main() {
       if (stopping_) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
-      ++running_;
     }
     std::optional<DbError> conn_error;
     if (!conn || !conn->is_open()) {
@@ -53,8 +47,6 @@ void DbPool::thread_main() {
     }
     const bool broken = task(conn_error ? nullptr : conn.get(), conn_error ? &*conn_error : nullptr);
     if (broken) conn.reset();
-    std::lock_guard lock(mutex_);
-    --running_;
   }
 }
 

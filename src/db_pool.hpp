@@ -57,8 +57,6 @@ class DbPool {
     });
   }
 
-  // Tasks queued and not yet finished.
-  std::size_t pending() const;
   int size() const { return static_cast<int>(threads_.size()); }
 
  private:
@@ -69,10 +67,9 @@ class DbPool {
 
   EventLoop& loop_;
   std::string url_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Task> tasks_;
-  std::size_t running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

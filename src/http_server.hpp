@@ -77,7 +77,6 @@ class HttpServer {
   // calls `closed`.
   void close(std::function<void()> closed);
 
-  std::size_t connections() const { return connections_.size(); }
 
  private:
   friend class HttpConnection;

@@ -62,6 +62,8 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+bool enabled(Level level) { return spdlog::default_logger_raw()->should_log(to_spdlog(level)); }
+
 void write(Level level, std::string_view message, const Fields& fields) {
   auto logger = spdlog::default_logger_raw();
   if (!logger->should_log(to_spdlog(level))) return;

@@ -23,6 +23,8 @@ void setup(std::string_view format, std::string_view level, bool redact);
 bool redacting();
 
 void write(Level level, std::string_view message, const Fields& fields = {});
+// Whether `level` is logged: lets hot paths skip building fields nobody will read.
+bool enabled(Level level);
 inline void trace(std::string_view m, const Fields& f = {}) { write(Level::trace, m, f); }
 inline void debug(std::string_view m, const Fields& f = {}) { write(Level::debug, m, f); }
 inline void info(std::string_view m, const Fields& f = {}) { write(Level::info, m, f); }

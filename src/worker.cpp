@@ -190,7 +190,7 @@ void Worker::run(Queue& q, Job job) {
   running_[id] = running;
   Context* context = running->context.get();
   const Job& j = context->job();
-  log::debug("job started", log::job_fields(j));
+  if (log::enabled(log::Level::debug)) log::debug("job started", log::job_fields(j));
   if (kind == kinds_.end()) {
     on_done(id, context, Outcome::discard("no handler for kind '" + j.kind + "' in this worker"));
     return;
@@ -221,22 +221,24 @@ void Worker::on_done(int64_t id, const Context* who, Outcome outcome) {
   const Timestamp now = clock_.now();
   const Decision d = decide(job, outcome, config_.backoff, now,
                             std::uniform_real_distribution<double>(0.0, 1.0)(random_));
-  const std::string took_ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - running->started).count());
+  auto took_ms = [&] {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - running->started).count());
+  };
   verdicts_.push_back({id, job.attempt, to_action(d.action), d.run_at, d.error});
   switch (d.action) {
     case Decision::Action::complete:
-      log::debug("job completed", log::job_fields(job, {{"took_ms", took_ms}}));
+      if (log::enabled(log::Level::debug)) log::debug("job completed", log::job_fields(job, {{"took_ms", took_ms()}}));
       break;
     case Decision::Action::retry:
       log::warn("job failed; will retry",
-                log::job_fields(job, {{"error", d.error}, {"took_ms", took_ms},
+                log::job_fields(job, {{"error", d.error}, {"took_ms", took_ms()},
                                       {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d.run_at - now).count())}}));
       break;
     case Decision::Action::snooze:
       log::info("job snoozed", log::job_fields(job, {{"reason", outcome.reason}}));
       break;
     case Decision::Action::discard:
-      log::error("job discarded", log::job_fields(job, {{"error", d.error}, {"took_ms", took_ms}}));
+      log::error("job discarded", log::job_fields(job, {{"error", d.error}, {"took_ms", took_ms()}}));
       break;
   }
   // The context may be on the stack below us (a timer callback): free it next turn,
