@@ -133,6 +133,11 @@ class Section {
 
   bool present(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
 
+  // "file:line:column: 'path'" for errors about this mapping as a whole.
+  std::string location() const {
+    return (node_ ? where(file_, node_.Mark()) : file_.empty() ? "<config>" : file_) + ": '" + path_ + "'";
+  }
+
   void finish() const {
     if (!node_ || !node_.IsMap()) return;
     for (auto it = node_.begin(); it != node_.end(); ++it) {
@@ -165,6 +170,75 @@ auto one_of(std::vector<std::string> allowed) {
   });
 }
 
+WebhookConfig read_webhook(Provider provider, Section& s) {
+  WebhookConfig w;
+  w.provider = provider;
+  auto token = [&] {
+    s.secret("token", w.token);
+    s.field<std::string>("token_header", w.token_header, [](const std::string& h) {
+      if (h.empty()) return std::string("must name a header");
+      for (char ch : h)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_')
+          return "is not a header name: '" + h + "'";
+      return std::string{};
+    });
+    std::transform(w.token_header.begin(), w.token_header.end(), w.token_header.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  };
+  std::string missing;
+  switch (provider) {
+    case Provider::evolution:
+      token();
+      s.secret("jwt_secret", w.jwt_secret);
+      if (w.token.empty() && w.jwt_secret.empty()) missing = "needs a token or a jwt_secret";
+      break;
+    case Provider::whaticket:
+      token();
+      if (w.token.empty()) missing = "needs a token";
+      break;
+    case Provider::cloudapi:
+      s.secret("secret", w.secret);
+      s.secret("verify_token", w.verify_token);
+      if (w.secret.empty()) missing = "needs the app's secret (secret) to check X-Hub-Signature-256";
+      break;
+    case Provider::calcom:
+      s.secret("secret", w.secret);
+      s.field("allow_unsigned", w.allow_unsigned);
+      if (w.secret.empty() && !w.allow_unsigned)
+        missing = "needs the webhook secret (secret), or allow_unsigned: true";
+      break;
+    case Provider::chatwoot:
+      s.secret("secret", w.secret);
+      token();
+      if (w.secret.empty() && w.token.empty()) missing = "needs a secret (signed webhooks) or a token";
+      break;
+  }
+  s.finish();
+  if (!missing.empty()) throw ConfigError(s.location() + " " + missing);
+  return w;
+}
+
+TenantConfig read_tenant(const std::string& id, Section& t) {
+  static const std::regex kId("[a-z0-9][a-z0-9_-]{0,63}");
+  if (!std::regex_match(id, kId))
+    throw ConfigError(t.location() + ": a tenant id is 1 to 64 of a-z, 0-9, '-' and '_', starting with a letter or digit");
+  TenantConfig tc;
+  tc.id = id;
+  for (auto& [name, w] : t.entries("webhooks")) {
+    auto provider = parse_provider(name);
+    if (!provider)
+      throw ConfigError(w.location() + ": unknown provider '" + name +
+                        "' (evolution, whaticket, cloudapi, calcom, chatwoot)");
+    tc.webhooks.push_back(read_webhook(*provider, w));
+  }
+  t.field<Duration>("debounce", tc.debounce);
+  t.field<Duration>("debounce_max", tc.debounce_max);
+  if (tc.debounce_max < tc.debounce)
+    throw ConfigError(t.location() + ": debounce_max must be at least debounce");
+  t.finish();
+  return tc;
+}
+
 Config read(const YAML::Node& root, const std::string& file) {
   Config c;
   c.source = file;
@@ -193,7 +267,11 @@ Config read(const YAML::Node& root, const std::string& file) {
   in.field<int>("max_connections", c.ingress.max_connections, positive);
   in.field<Duration>("idle_timeout", c.ingress.idle_timeout, positive_duration);
   in.field<int>("group_commit_max_batch", c.ingress.group_commit_max_batch, positive);
+  in.field<Duration>("read_timeout", c.ingress.read_timeout, positive_duration);
+  in.field<Duration>("commit_timeout", c.ingress.commit_timeout, positive_duration);
+  in.field<Duration>("dedup_window", c.ingress.dedup_window, positive_duration);
   in.finish();
+  c.worker.inbound_retention = c.ingress.dedup_window;
 
   Section w = top.child("worker");
   if (w.present("queues")) {
@@ -223,6 +301,8 @@ Config read(const YAML::Node& root, const std::string& file) {
   w.field<Duration>("prune_interval", c.worker.prune_interval, positive_duration);
   w.finish();
 
+  for (auto& [id, t] : top.entries("tenants")) c.tenants.push_back(read_tenant(id, t));
+
   Section dev = top.child("dev");
   dev.field("data_dir", c.dev.data_dir);
   dev.field("postgres_bin", c.dev.postgres_bin);
@@ -244,6 +324,35 @@ YAML::Node load_yaml(const std::string& text, const std::string& name) {
 }
 
 }  // namespace
+
+std::string_view to_string(Provider p) {
+  switch (p) {
+    case Provider::evolution: return "evolution";
+    case Provider::whaticket: return "whaticket";
+    case Provider::cloudapi: return "cloudapi";
+    case Provider::calcom: return "calcom";
+    case Provider::chatwoot: return "chatwoot";
+  }
+  return "?";
+}
+
+std::optional<Provider> parse_provider(std::string_view name) {
+  for (Provider p : {Provider::evolution, Provider::whaticket, Provider::cloudapi, Provider::calcom, Provider::chatwoot})
+    if (to_string(p) == name) return p;
+  return std::nullopt;
+}
+
+const WebhookConfig* TenantConfig::webhook(Provider p) const {
+  for (const auto& w : webhooks)
+    if (w.provider == p) return &w;
+  return nullptr;
+}
+
+const TenantConfig* Config::tenant(std::string_view id) const {
+  for (const auto& t : tenants)
+    if (t.id == id) return &t;
+  return nullptr;
+}
 
 Config parse_config(const std::string& yaml_text, const std::string& name) {
   return read(load_yaml(yaml_text, name), name);
@@ -284,10 +393,13 @@ std::string dump_config(const Config& c) {
   out += fmt::format("log:\n  format: {}\n  level: {}\n  redact: {}\n", c.log.format, c.log.level, c.log.redact);
   out += fmt::format(
       "ingress:\n  host: \"{}\"\n  port: {}\n  api_token: {}\n  max_body_bytes: {}\n  max_header_bytes: {}\n"
-      "  max_headers: {}\n  max_connections: {}\n  idle_timeout: {}\n  group_commit_max_batch: {}\n",
+      "  max_headers: {}\n  max_connections: {}\n  idle_timeout: {}\n  group_commit_max_batch: {}\n"
+      "  read_timeout: {}\n  commit_timeout: {}\n  dedup_window: {}\n",
       c.ingress.host, c.ingress.port, masked(c.ingress.api_token), c.ingress.max_body_bytes,
       c.ingress.max_header_bytes, c.ingress.max_headers, c.ingress.max_connections,
-      format_duration(c.ingress.idle_timeout), c.ingress.group_commit_max_batch);
+      format_duration(c.ingress.idle_timeout), c.ingress.group_commit_max_batch,
+      format_duration(c.ingress.read_timeout), format_duration(c.ingress.commit_timeout),
+      format_duration(c.ingress.dedup_window));
   out += "worker:\n  queues:\n";
   for (const auto& q : c.worker.queues) out += fmt::format("    {}:\n      concurrency: {}\n", q.name, q.concurrency);
   const WorkerConfig& w = c.worker;
@@ -302,6 +414,24 @@ std::string dump_config(const Config& c) {
       format_duration(w.backoff.base), format_duration(w.backoff.cap),
       format_duration(w.completed_retention), format_duration(w.discarded_retention),
       format_duration(w.prune_interval));
+  out += c.tenants.empty() ? "tenants: {}\n" : "tenants:\n";
+  for (const auto& t : c.tenants) {
+    out += fmt::format("  {}:\n    debounce: {}\n    debounce_max: {}\n    webhooks:\n", t.id,
+                       format_duration(t.debounce), format_duration(t.debounce_max));
+    for (const auto& w : t.webhooks) {
+      out += fmt::format("      {}:\n", to_string(w.provider));
+      auto secret = [&](const char* key, const Secret& s) {
+        if (!s.empty()) out += fmt::format("        {}: {}\n", key, masked(s));
+      };
+      secret("token", w.token);
+      if (!w.token.empty())
+        out += fmt::format("        token_header: {}\n", w.token_header);
+      secret("secret", w.secret);
+      secret("jwt_secret", w.jwt_secret);
+      secret("verify_token", w.verify_token);
+      if (w.allow_unsigned) out += "        allow_unsigned: true\n";
+    }
+  }
   out += fmt::format("dev:\n  data_dir: \"{}\"\n  postgres_bin: \"{}\"\n", c.dev.data_dir, c.dev.postgres_bin);
   return out;
 }

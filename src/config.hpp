@@ -5,8 +5,10 @@
 // Unknown keys and bad values throw ConfigError naming the file, line and column (or the
 // environment variable).
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "src/backoff.hpp"
@@ -46,7 +48,38 @@ struct IngressConfig {
   int max_headers = 64;
   int max_connections = 4096;
   Duration idle_timeout = std::chrono::seconds{30};
-  int group_commit_max_batch = 1000;  // jobs per INSERT transaction
+  int group_commit_max_batch = 1000;  // requests per INSERT transaction
+  Duration read_timeout = std::chrono::seconds{10};    // a request must arrive in full within this
+  Duration commit_timeout = std::chrono::seconds{5};   // no commit by then: 503, the sender retries
+  Duration dedup_window = std::chrono::hours{24 * 7};  // inbound webhooks are kept (and deduplicated) this long
+};
+
+// The webhook providers recado accepts, as they appear in /webhooks/{tenant}/{provider}.
+enum class Provider { evolution, whaticket, cloudapi, calcom, chatwoot };
+std::string_view to_string(Provider p);
+std::optional<Provider> parse_provider(std::string_view name);
+
+// How one tenant's webhooks from one provider are authenticated. Which keys a provider
+// takes is checked when the configuration is read.
+struct WebhookConfig {
+  Provider provider = Provider::evolution;
+  Secret token;  // a shared token, in `token_header` or as the last path segment
+  std::string token_header = "x-recado-token";
+  Secret secret;        // HMAC key: Cloud API app secret, Cal.com and Chatwoot webhook secrets
+  Secret jwt_secret;    // Evolution: HS256 JWT in Authorization: Bearer
+  Secret verify_token;  // Cloud API: the GET verification handshake
+  bool allow_unsigned = false;  // Cal.com: accept "no-secret-provided"
+};
+
+struct TenantConfig {
+  std::string id;
+  std::vector<WebhookConfig> webhooks;
+  // A burst of inbound messages is answered once: the reply waits until the conversation
+  // has been quiet for `debounce`, but never longer than `debounce_max` after the first.
+  Duration debounce = std::chrono::seconds{3};
+  Duration debounce_max = std::chrono::seconds{15};
+
+  const WebhookConfig* webhook(Provider p) const;
 };
 
 struct QueueConfig {
@@ -66,6 +99,8 @@ struct WorkerConfig {
   Duration completed_retention = std::chrono::hours{24};
   Duration discarded_retention = std::chrono::hours{24 * 7};
   Duration prune_interval = std::chrono::minutes{1};
+  // Not a key of its own: ingress.dedup_window, which the worker's pruning honours.
+  Duration inbound_retention = std::chrono::hours{24 * 7};
 };
 
 struct DevConfig {
@@ -79,7 +114,10 @@ struct Config {
   IngressConfig ingress;
   WorkerConfig worker;
   DevConfig dev;
-  std::string source;  // the file it was read from, or "" for defaults + environment
+  std::vector<TenantConfig> tenants;
+  std::string source;
+
+  const TenantConfig* tenant(std::string_view id) const;  // the file it was read from, or "" for defaults + environment
 };
 
 // Reads `path` (empty: no file), then the environment. Throws ConfigError.

@@ -11,6 +11,7 @@ struct DbError {
     unique_violation,  // a unique index refused the row
     conflict,          // serialization failure or deadlock; retry the transaction
     in_doubt,          // the commit's outcome is unknown
+    timeout,           // no answer in time; the work may still land
     query,             // any other SQL error: a bug or bad input
     other,
   };

@@ -1,22 +1,14 @@
 #include "src/http_server.hpp"
 
-#include <http_parser.h>
-
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <optional>
 #include <stdexcept>
-#include <strings.h>
 
 #include "src/log.hpp"
 
 namespace recado {
-
-std::string_view HttpRequest::header(std::string_view name) const {
-  for (const auto& [k, v] : headers)
-    if (k == name) return v;
-  return {};
-}
 
 HttpResponse HttpResponse::error(int status, std::string_view reason) {
   return json(status, "{\"error\":\"" + log::json_escape(reason) + "\"}");
@@ -54,16 +46,18 @@ std::string_view http_status_text(int status) {
   }
 }
 
-// One client connection. Owned by the server's table; responders hold weak references.
+// One client connection. Owns itself from start() until its socket is closed; responders
+// hold weak references.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   explicit HttpConnection(HttpServer& server)
-      : server_(&server), limits_(server.limits_), idle_(server.loop_) {
+      : server_(&server),
+        limits_(server.limits_),
+        parser_(server.limits_, [this] { send_raw("HTTP/1.1 100 Continue\r\n\r\n", false); }),
+        timer_(server.loop_) {
     tcp_ = new uv_tcp_t;
     uv_tcp_init(server.loop_.raw(), tcp_);
     tcp_->data = this;
-    http_parser_init(&parser_, HTTP_REQUEST);
-    parser_.data = this;
   }
 
   uv_tcp_t* tcp() { return tcp_; }
@@ -80,7 +74,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       remote_ = ip;
     }
     uv_tcp_nodelay(tcp_, 1);
-    arm_idle();
+    arm_timer();
     start_reading();
   }
 
@@ -97,9 +91,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
                   });
   }
 
-  // Sends the answer to the request being served; then serves the next pipelined one.
-  void respond(HttpResponse response) {
-    if (closed_ || !awaiting_) return;
+  // Sends the answer to request `serial` if it is the one being served; then serves the
+  // next pipelined one.
+  void respond(uint64_t serial, HttpResponse response) {
+    if (closed_ || !awaiting_ || serial != serial_) return;
     awaiting_ = false;
     const bool keep = keep_alive_ && server_ && !server_->closing_;
     write(response, keep);
@@ -107,7 +102,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       shutting_down_ = true;
       return;
     }
-    arm_idle();
+    arm_timer();
     if (!reading_ && !peer_gone_) start_reading();
     process();
   }
@@ -125,7 +120,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void close() {
     if (closed_) return;
     closed_ = true;
-    idle_.stop();
+    timer_.stop();
     uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
     uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) {
       auto* self = static_cast<HttpConnection*>(h->data);
@@ -136,10 +131,24 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
  private:
-  void arm_idle() {
-    idle_.start(limits_.idle_timeout, [this] {
+  // One timer per connection. While a request is arriving it must be complete by its read
+  // deadline (a client trickling bytes holds nothing for long); between requests the
+  // connection may stay silent for the idle timeout; while the handler works, neither.
+  void arm_timer() {
+    const auto now = std::chrono::steady_clock::now();
+    Duration wait = limits_.idle_timeout;
+    if (parser_.mid_request() || offset_ < inbuf_.size()) {
+      if (!request_deadline_) request_deadline_ = now + limits_.read_timeout;
+      wait = std::chrono::duration_cast<Duration>(*request_deadline_ - now);
+      if (wait.count() < 0) wait = Duration{0};
+    }
+    timer_.start(wait, [this] {
       if (awaiting_) {
-        arm_idle();  // the handler is still working; that is not idleness
+        arm_timer();  // the handler is still working; that is not the client's delay
+      } else if (request_deadline_) {
+        fail(408, "the request did not arrive in full within " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limits_.read_timeout).count()) +
+                      " ms");
       } else {
         close();
       }
@@ -160,8 +169,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     if (n == 0) return;
     inbuf_.append(readbuf_.data(), static_cast<size_t>(n));
-    arm_idle();
     process();
+    if (closed_ || shutting_down_) return;
+    if (!awaiting_) arm_timer();
     // While a request is being answered, pipelined bytes wait unparsed: hold at most one
     // more request's worth, then stop reading until the answer is out.
     if (awaiting_ && inbuf_.size() - offset_ > limits_.max_header_bytes + limits_.max_body_bytes) {
@@ -175,26 +185,21 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     if (processing_) return;
     processing_ = true;
     while (!closed_ && !awaiting_ && !shutting_down_ && offset_ < inbuf_.size()) {
-      const size_t n = http_parser_execute(&parser_, &settings(), inbuf_.data() + offset_,
-                                           inbuf_.size() - offset_);
-      offset_ += n;
-      const auto err = HTTP_PARSER_ERRNO(&parser_);
-      if (err == HPE_PAUSED) {
-        http_parser_pause(&parser_, 0);
-      } else if (err != HPE_OK) {
-        fail(limit_status_ ? limit_status_ : 400,
-             limit_status_ ? limit_reason_ : std::string("malformed HTTP request: ") + http_errno_description(err));
+      size_t consumed = 0;
+      const auto status = parser_.feed(inbuf_.data() + offset_, inbuf_.size() - offset_, consumed);
+      offset_ += consumed;
+      if (status == HttpRequestParser::Status::error) {
+        fail(parser_.error_status(), parser_.error_reason());
         break;
       }
-      if (complete_) {
-        complete_ = false;
-        awaiting_ = true;
-        keep_alive_ = http_should_keep_alive(&parser_) != 0;
-        HttpRequest request = std::move(request_);
-        request_ = HttpRequest{};
-        request.remote = remote_;
-        if (server_) server_->handler_(request, HttpResponder(weak_from_this()));
-      }
+      if (status == HttpRequestParser::Status::need_more) break;
+      awaiting_ = true;
+      keep_alive_ = parser_.keep_alive();
+      request_deadline_.reset();
+      HttpRequest request = parser_.take();
+      request.remote = remote_;
+      ++serial_;
+      if (server_) server_->handler_(request, HttpResponder(weak_from_this(), serial_));
     }
     if (offset_ == inbuf_.size()) {
       inbuf_.clear();
@@ -203,10 +208,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     processing_ = false;
   }
 
+  // Answers `status` and closes: the stream cannot be trusted past a bad request.
   void fail(int status, const std::string& reason) {
     awaiting_ = true;  // make respond() accept exactly this answer
     keep_alive_ = false;
-    respond(HttpResponse::error(status, reason));
+    respond(serial_, HttpResponse::error(status, reason));
   }
 
   void write(const HttpResponse& r, bool keep) {
@@ -244,103 +250,18 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
   }
 
-  static const http_parser_settings& settings() {
-    static const http_parser_settings s = [] {
-      http_parser_settings s{};
-      s.on_message_begin = [](http_parser* p) {
-        auto* c = static_cast<HttpConnection*>(p->data);
-        c->header_bytes_ = 0;
-        c->header_count_ = 0;
-        c->in_value_ = false;
-        return 0;
-      };
-      s.on_url = [](http_parser* p, const char* at, size_t len) {
-        auto* c = static_cast<HttpConnection*>(p->data);
-        c->request_.path.append(at, len);
-        return c->count_header_bytes(len);
-      };
-      s.on_header_field = [](http_parser* p, const char* at, size_t len) {
-        auto* c = static_cast<HttpConnection*>(p->data);
-        if (c->in_value_ || c->request_.headers.empty()) {
-          if (++c->header_count_ > c->limits_.max_headers)
-            return c->limit(431, "too many headers");
-          c->request_.headers.emplace_back();
-          c->in_value_ = false;
-        }
-        std::string& name = c->request_.headers.back().first;
-        for (size_t i = 0; i < len; ++i) name += static_cast<char>(std::tolower(static_cast<unsigned char>(at[i])));
-        return c->count_header_bytes(len);
-      };
-      s.on_header_value = [](http_parser* p, const char* at, size_t len) {
-        auto* c = static_cast<HttpConnection*>(p->data);
-        c->in_value_ = true;
-        c->request_.headers.back().second.append(at, len);
-        return c->count_header_bytes(len);
-      };
-      s.on_headers_complete = [](http_parser* p) {
-        auto* c = static_cast<HttpConnection*>(p->data);
-        c->request_.method = http_method_str(static_cast<http_method>(p->method));
-        if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->limits_.max_body_bytes)
-          return c->limit(413, "body larger than " + std::to_string(c->limits_.max_body_bytes) + " bytes");
-        // A client that asks before sending its body gets the go-ahead.
-        std::string_view expect = c->request_.header("expect");
-        if (expect.size() == 12 && strncasecmp(expect.data(), "100-continue", 12) == 0)
-          c->send_raw("HTTP/1.1 100 Continue\r\n\r\n", false);
-        auto q = c->request_.path.find('?');
-        if (q != std::string::npos) {
-          c->request_.query = c->request_.path.substr(q + 1);
-          c->request_.path.resize(q);
-        }
-        return 0;
-      };
-      s.on_body = [](http_parser* p, const char* at, size_t len) {
-        auto* c = static_cast<HttpConnection*>(p->data);
-        if (c->request_.body.size() + len > c->limits_.max_body_bytes)
-          return c->limit(413, "body larger than " + std::to_string(c->limits_.max_body_bytes) + " bytes");
-        c->request_.body.append(at, len);
-        return 0;
-      };
-      s.on_message_complete = [](http_parser* p) {
-        auto* c = static_cast<HttpConnection*>(p->data);
-        c->complete_ = true;
-        http_parser_pause(p, 1);
-        return 0;
-      };
-      return s;
-    }();
-    return s;
-  }
-
-  int count_header_bytes(size_t len) {
-    header_bytes_ += len;
-    if (header_bytes_ > limits_.max_header_bytes)
-      return limit(431, "headers larger than " + std::to_string(limits_.max_header_bytes) + " bytes");
-    return 0;
-  }
-
-  int limit(int status, std::string reason) {
-    limit_status_ = status;
-    limit_reason_ = std::move(reason);
-    return -1;  // an error for every callback (1 from on_headers_complete would mean "no body")
-  }
-
   HttpServer* server_;  // null once the server is gone
   HttpLimits limits_;
   std::shared_ptr<HttpConnection> self_;
   uv_tcp_t* tcp_;
-  http_parser parser_;
-  Timer idle_;
+  HttpRequestParser parser_;
+  Timer timer_;
+  std::optional<std::chrono::steady_clock::time_point> request_deadline_;  // set while one arrives
   std::string readbuf_;
   std::string inbuf_;
   size_t offset_ = 0;
-  HttpRequest request_;
   std::string remote_;
-  size_t header_bytes_ = 0;
-  int header_count_ = 0;
-  bool in_value_ = false;
-  int limit_status_ = 0;
-  std::string limit_reason_;
-  bool complete_ = false;
+  uint64_t serial_ = 0;  // requests handed to the handler so far
   bool awaiting_ = false;
   bool keep_alive_ = true;
   bool processing_ = false;
@@ -351,7 +272,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 };
 
 void HttpResponder::send(HttpResponse response) {
-  if (auto conn = conn_.lock()) conn->respond(std::move(response));
+  if (auto conn = conn_.lock()) conn->respond(serial_, std::move(response));
 }
 
 HttpServer::HttpServer(EventLoop& loop, HttpLimits limits, HttpHandler handler)

@@ -1,7 +1,7 @@
 #pragma once
 // A small HTTP/1.1 server on libuv and http-parser: keep-alive, pipelining (answered in
-// order), limits on header size, header count, body size and connections, an idle timeout,
-// and graceful close. It knows nothing of jobs: it hands each request to one handler, which
+// order), limits on header size, header count, body size and connections, an idle timeout
+// and a read timeout (a request trickling in is cut off), and graceful close. It knows nothing of jobs: it hands each request to one handler, which
 // answers through an HttpResponder now or later. Loop thread only.
 #include <cstddef>
 #include <functional>
@@ -14,20 +14,9 @@
 
 #include "src/clock.hpp"
 #include "src/event_loop.hpp"
+#include "src/http_request_parser.hpp"
 
 namespace recado {
-
-struct HttpRequest {
-  std::string method;
-  std::string path;   // without the query
-  std::string query;  // after '?', undecoded
-  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;
-  std::string remote;  // peer address
-
-  // The first header named `name` (lower case), or "".
-  std::string_view header(std::string_view name) const;
-};
 
 struct HttpResponse {
   int status = 200;
@@ -42,25 +31,19 @@ struct HttpResponse {
 
 class HttpConnection;
 
-// Answers one request, once. Answering a request whose connection has gone is a no-op.
+// Answers one request, once. Answering a request whose connection has gone, or that was
+// answered already (say, by a timeout), is a no-op.
 class HttpResponder {
  public:
-  explicit HttpResponder(std::weak_ptr<HttpConnection> conn) : conn_(std::move(conn)) {}
+  HttpResponder(std::weak_ptr<HttpConnection> conn, uint64_t serial) : conn_(std::move(conn)), serial_(serial) {}
   void send(HttpResponse response);
 
  private:
   std::weak_ptr<HttpConnection> conn_;
+  uint64_t serial_;  // which of the connection's requests this answers
 };
 
 using HttpHandler = std::function<void(HttpRequest&, HttpResponder)>;
-
-struct HttpLimits {
-  std::size_t max_header_bytes = 16 << 10;
-  std::size_t max_body_bytes = 1 << 20;
-  int max_headers = 64;
-  int max_connections = 4096;
-  Duration idle_timeout = std::chrono::seconds{30};
-};
 
 class HttpServer {
  public:
@@ -76,7 +59,8 @@ class HttpServer {
   // Stops accepting, lets in-flight requests be answered, closes every connection, then
   // calls `closed`.
   void close(std::function<void()> closed);
-
+  // Open connections, including those being closed.
+  int connection_count() const { return static_cast<int>(connections_.size()); }
 
  private:
   friend class HttpConnection;

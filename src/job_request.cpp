@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/duration.hpp"
+#include "src/json_limits.hpp"
 #include "src/time_format.hpp"
 
 namespace recado {
@@ -31,20 +32,6 @@ std::optional<int> int_in_range(const json& value, int64_t lo, int64_t hi) {
   return static_cast<int>(v);
 }
 
-// PostgreSQL's jsonb cannot store the NUL character, in keys or in values.
-bool holds_nul(const json& value) {
-  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-  if (value.is_object()) {
-    for (auto& [k, v] : value.items())
-      if (k.find('\0') != std::string::npos || holds_nul(v)) return true;
-  }
-  if (value.is_array()) {
-    for (const auto& v : value)
-      if (holds_nul(v)) return true;
-  }
-  return false;
-}
-
 constexpr Duration kLongestDelay = std::chrono::hours{24 * 36600};  // a century
 
 }  // namespace
@@ -52,6 +39,8 @@ constexpr Duration kLongestDelay = std::chrono::hours{24 * 36600};  // a century
 std::variant<NewJob, JobRequestError> parse_job_request(std::string_view body,
                                                         const std::set<std::string>& kinds,
                                                         Timestamp now) {
+  if (json_depth(body) > kMaxJsonDepth)
+    return JobRequestError{"body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return JobRequestError{"body is not valid JSON"};
   if (!doc.is_object()) return JobRequestError{"body must be a JSON object"};

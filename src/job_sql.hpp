@@ -1,10 +1,22 @@
 #pragma once
-// SQL shared by the store (job_store) and the operator's tools (queue_admin): how a job
-// moves between the live table (recado.jobs) and the finished one (recado.jobs_finished).
+// SQL shared by the stores (job_store, inbound_store) and the operator's tools
+// (queue_admin): running prepared statements, and how a job moves between the live table
+// (recado.jobs) and the finished one (recado.jobs_finished).
+#include <pqxx/pqxx>
+
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace recado::job_sql {
+
+// Runs `sql` as a statement prepared once per connection under `name`; registering the
+// same name and text again is free.
+template <typename... Args>
+pqxx::result exec(pqxx::transaction_base& tx, const char* name, const std::string& sql, Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
 
 // The columns both tables have, in one order.
 inline constexpr std::string_view kSharedColumns =

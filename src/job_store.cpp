@@ -14,6 +14,7 @@ namespace recado::job_store {
 namespace {
 
 using json = nlohmann::json;
+using job_sql::exec;
 
 // Moves running jobs leased to $2 with ids in $1 to jobs_finished as `state`.
 std::string move_finished_sql(const char* state) {
@@ -25,13 +26,6 @@ std::string move_finished_sql(const char* state) {
       RETURNING *
     )
   )SQL" + job_sql::archive("gone", state);
-}
-
-// Runs `sql` as a statement prepared once per connection under `name`.
-template <typename... Args>
-pqxx::result exec(pqxx::transaction_base& tx, const char* name, const std::string& sql, Args&&... args) {
-  tx.conn().prepare(name, sql);
-  return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
 void append_json_string(std::string& out, const std::string& s) {
@@ -203,6 +197,7 @@ std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int lim
     )
     UPDATE recado.jobs j
     SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
+        dedup_key = CASE WHEN j.dedup_until_started THEN NULL ELSE j.dedup_key END,
         lease_owner = $3, lease_until = now() + $4 * interval '1 microsecond'
     FROM ready WHERE j.id = ready.id
     RETURNING j.id, j.queue, j.kind, j.payload::text, j.priority, j.attempt, j.max_attempts,

@@ -35,6 +35,7 @@ struct FinishCounts {
 
 struct PruneCounts {
   int jobs = 0, workers = 0;
+  int inbound = 0;  // inbound_store::prune's, counted alongside
 };
 
 namespace job_store {

@@ -89,8 +89,43 @@ CREATE TABLE recado.workers (
 );
 )SQL";
 
+// What the webhooks brought in, one row per message, status, booking event or handoff,
+// normalised, with the exact body it came in. The unique key is the deduplication: a
+// replayed webhook inserts nothing. Rows are pruned after ingress.dedup_window.
+constexpr const char* kInboundSchema = R"SQL(
+CREATE TABLE recado.inbound (
+  id            bigserial PRIMARY KEY,
+  tenant        text NOT NULL,
+  provider      text NOT NULL,
+  type          text NOT NULL CHECK (type IN ('message', 'status', 'booking', 'handoff')),
+  dedup_key     text NOT NULL,
+  conversation  text NOT NULL DEFAULT '',
+  message_id    text NOT NULL DEFAULT '',
+  sender        text NOT NULL DEFAULT '',
+  sender_name   text NOT NULL DEFAULT '',
+  kind          text NOT NULL,
+  body          text NOT NULL DEFAULT '',
+  from_me       boolean NOT NULL DEFAULT false,
+  chat          text NOT NULL DEFAULT 'direct',
+  detail        jsonb NOT NULL DEFAULT '{}',
+  occurred_at   timestamptz,
+  received_at   timestamptz NOT NULL DEFAULT now(),
+  raw           text NOT NULL,
+  UNIQUE (tenant, provider, dedup_key)
+);
+-- A conversation's history, oldest first.
+CREATE INDEX inbound_conversation ON recado.inbound (tenant, conversation, id);
+-- Pruning by age; rows arrive in time order, which a BRIN index needs.
+CREATE INDEX inbound_received ON recado.inbound USING brin (received_at);
+
+-- A debounced job (the reply to a burst of messages) holds its dedup key only until it
+-- starts: a message that arrives while it runs gets a job of its own.
+ALTER TABLE recado.jobs ADD COLUMN dedup_until_started boolean NOT NULL DEFAULT false;
+)SQL";
+
 const std::vector<Migration> kMigrations = {
     {1, "queue schema: jobs, jobs_finished, queues, workers", kQueueSchema},
+    {2, "inbound webhooks; dedup keys released when a job starts", kInboundSchema},
 };
 
 constexpr const char* kBootstrap = R"SQL(

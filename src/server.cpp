@@ -8,6 +8,7 @@
 #include "src/event_loop.hpp"
 #include "src/ingress.hpp"
 #include "src/log.hpp"
+#include "src/metrics.hpp"
 #include "src/worker.hpp"
 
 namespace recado {
@@ -17,13 +18,14 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
   std::signal(SIGPIPE, SIG_IGN);
   SystemClock clock;
   EventLoop loop;
+  Metrics metrics;
   auto pool = std::make_unique<DbPool>(loop, db_url, config.database.pool_size);
   std::unique_ptr<Ingress> ingress;
   std::unique_ptr<Worker> worker;
   if (roles.ingress) {
     std::set<std::string> names;
     for (const JobKind& k : kinds) names.insert(std::string(k.name));
-    ingress = std::make_unique<Ingress>(loop, *pool, config.ingress, names, clock);
+    ingress = std::make_unique<Ingress>(loop, *pool, config.ingress, config.tenants, names, clock, metrics);
     const int port = ingress->start();
     if (on_listening) on_listening(port);
   }

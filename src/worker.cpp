@@ -9,6 +9,7 @@
 
 #include "src/backoff.hpp"
 #include "src/duration.hpp"
+#include "src/inbound_store.hpp"
 #include "src/log.hpp"
 
 namespace recado {
@@ -340,15 +341,18 @@ void Worker::rescue() {
 void Worker::prune() {
   db<PruneCounts>(
       [cfg = config_](pqxx::connection& c) {
-        return job_store::prune(c, cfg.completed_retention, cfg.discarded_retention,
-                                cfg.lease * 10, 10000);
+        PruneCounts counts = job_store::prune(c, cfg.completed_retention, cfg.discarded_retention,
+                                              cfg.lease * 10, 10000);
+        counts.inbound = inbound_store::prune(c, cfg.inbound_retention, 10000);
+        return counts;
       },
       [](DbResult<PruneCounts> r) {
         if (!r.ok()) {
           log::warn("prune failed", {{"error", r.error.message}});
-        } else if (r.value->jobs || r.value->workers) {
+        } else if (r.value->jobs || r.value->workers || r.value->inbound) {
           log::info("pruned", {{"finished_jobs", std::to_string(r.value->jobs)},
-                               {"silent_workers", std::to_string(r.value->workers)}});
+                               {"silent_workers", std::to_string(r.value->workers)},
+                               {"inbound_events", std::to_string(r.value->inbound)}});
         }
       });
 }

@@ -1,0 +1,173 @@
+#include "src/inbound_store.hpp"
+
+#include <map>
+#include <tuple>
+
+#include "src/job_sql.hpp"
+#include "src/log.hpp"
+
+namespace recado::inbound_store {
+
+namespace {
+
+void append_string(std::string& out, std::string_view s) {
+  out += '"';
+  out += log::json_escape(s);
+  out += '"';
+}
+
+// A PostgreSQL array literal of texts: {"a","b"}.
+std::string text_array(const std::vector<const std::string*>& items) {
+  size_t size = 2;
+  for (const std::string* s : items) size += s->size() + 3;
+  std::string out;
+  out.reserve(size + size / 8);
+  out += '{';
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : *items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+const char* type_name(InboundEvent::Type t) {
+  switch (t) {
+    case InboundEvent::Type::message: return "message";
+    case InboundEvent::Type::status: return "status";
+    case InboundEvent::Type::booking: return "booking";
+    case InboundEvent::Type::handoff: return "handoff";
+  }
+  return "message";
+}
+
+const std::string kStore = R"SQL(
+  WITH input AS MATERIALIZED (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
+      n int, raw int, tenant text, provider text, type text, dedup_key text, conversation text,
+      message_id text, sender text, sender_name text, kind text, body text, from_me boolean,
+      chat text, detail jsonb, occurred_us bigint, reply boolean, sync boolean,
+      debounce_us bigint, debounce_max_us bigint)
+  ), stored AS (
+    INSERT INTO recado.inbound (tenant, provider, type, dedup_key, conversation, message_id, sender,
+                                sender_name, kind, body, from_me, chat, detail, occurred_at, raw)
+    SELECT tenant, provider, type, dedup_key, conversation, message_id, sender, sender_name, kind,
+           body, from_me, chat, detail,
+           'epoch'::timestamptz + occurred_us * interval '1 microsecond', ($2::text[])[raw]
+    FROM input ORDER BY n
+    ON CONFLICT (tenant, provider, dedup_key) DO NOTHING
+    RETURNING id, tenant, provider, dedup_key
+  ), fresh AS (
+    SELECT stored.id, input.* FROM stored JOIN input USING (tenant, provider, dedup_key)
+  ), replies AS (
+    INSERT INTO recado.jobs (queue, kind, payload, run_at, dedup_key, sequence_key, dedup_until_started)
+    SELECT 'llm_reply', 'llm_reply',
+           jsonb_build_object('tenant', tenant, 'provider', min(provider), 'conversation', conversation,
+                              'reply_by', now() + max(debounce_max_us) * interval '1 microsecond'),
+           now() + max(debounce_us) * interval '1 microsecond',
+           'llm_reply:' || tenant || ':' || conversation,
+           'conversation:' || tenant || ':' || conversation, true
+    FROM fresh WHERE reply
+    GROUP BY tenant, conversation
+    ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO UPDATE
+      SET run_at = least(greatest(recado.jobs.run_at, excluded.run_at),
+                         (recado.jobs.payload->>'reply_by')::timestamptz)
+      WHERE recado.jobs.state = 'available' AND recado.jobs.dedup_until_started
+  ), syncs AS (
+    INSERT INTO recado.jobs (queue, kind, payload, sequence_key)
+    SELECT 'calcom_sync', 'calcom_sync',
+           jsonb_build_object('tenant', tenant, 'event', kind, 'booking_uid', message_id, 'inbound_id', id),
+           'booking:' || tenant || ':' || message_id
+    FROM fresh WHERE sync ORDER BY n
+    RETURNING id
+  )
+  SELECT n FROM fresh
+)SQL";
+
+}  // namespace
+
+std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<InboundWrite>& writes,
+                                  std::set<std::string>& wake) {
+  std::vector<InboundWritten> results(writes.size());
+  // Rows as JSON; twins within the batch (the same webhook delivered twice at once) are
+  // counted as duplicates here, since one statement may insert a key only once.
+  std::string input = "[";
+  std::vector<const std::string*> raws;
+  std::vector<std::pair<size_t, const InboundEvent*>> rows;  // row n: its write and event
+  std::set<std::tuple<std::string_view, Provider, std::string_view>> seen;
+  for (size_t w = 0; w < writes.size(); ++w) {
+    const InboundWrite& write = writes[w];
+    raws.push_back(write.raw.get());
+    const std::string provider(to_string(write.provider));
+    for (const InboundEvent& e : write.events) {
+      if (!seen.emplace(write.tenant, write.provider, e.dedup_key).second) {
+        ++results[w].duplicates;
+        continue;
+      }
+      if (input.size() > 1) input += ',';
+      input += "{\"n\":" + std::to_string(rows.size()) + ",\"raw\":" + std::to_string(raws.size());
+      input += ",\"tenant\":";
+      append_string(input, write.tenant);
+      input += ",\"provider\":\"" + provider + "\",\"type\":\"" + type_name(e.type) + "\",\"dedup_key\":";
+      append_string(input, e.dedup_key);
+      input += ",\"conversation\":";
+      append_string(input, e.conversation);
+      input += ",\"message_id\":";
+      append_string(input, e.message_id);
+      input += ",\"sender\":";
+      append_string(input, e.sender);
+      input += ",\"sender_name\":";
+      append_string(input, e.sender_name);
+      input += ",\"kind\":";
+      append_string(input, e.kind);
+      input += ",\"body\":";
+      append_string(input, e.text);
+      input += ",\"chat\":";
+      append_string(input, e.chat);
+      input += ",\"detail\":" + e.detail_json;
+      input += e.from_me ? ",\"from_me\":true" : ",\"from_me\":false";
+      if (e.occurred_at) input += ",\"occurred_us\":" + std::to_string(epoch_micros(*e.occurred_at));
+      input += e.wants_reply() ? ",\"reply\":true" : ",\"reply\":false";
+      input += e.wants_sync() ? ",\"sync\":true" : ",\"sync\":false";
+      input += ",\"debounce_us\":" + std::to_string(write.debounce.count());
+      input += ",\"debounce_max_us\":" + std::to_string(write.debounce_max.count()) + "}";
+      rows.emplace_back(w, &e);
+    }
+  }
+  input += ']';
+  std::vector<bool> fresh(rows.size(), false);
+  if (!rows.empty()) {
+    // One statement, committed on its own: the events and their jobs, or nothing.
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : job_sql::exec(tx, "recado_inbound_store", kStore, input, text_array(raws)))
+      fresh[row[0].as<size_t>()] = true;
+  }
+  for (size_t n = 0; n < rows.size(); ++n) {
+    const auto& [w, e] = rows[n];
+    if (!fresh[n]) {
+      ++results[w].duplicates;
+      continue;
+    }
+    ++results[w].stored;
+    if (e->wants_sync()) wake.insert(kCalcomQueue);
+    if (e->wants_reply() && writes[w].debounce.count() == 0) wake.insert(kReplyQueue);
+  }
+  return results;
+}
+
+int prune(pqxx::connection& conn, Duration keep, int limit) {
+  pqxx::work tx(conn);
+  const auto r = tx.exec_params(R"SQL(
+    DELETE FROM recado.inbound WHERE id IN (
+      SELECT id FROM recado.inbound WHERE received_at < now() - $1 * interval '1 microsecond' LIMIT $2)
+  )SQL", static_cast<int64_t>(keep.count()), limit);
+  tx.commit();
+  return static_cast<int>(r.affected_rows());
+}
+
+}  // namespace recado::inbound_store

@@ -1,0 +1,53 @@
+#pragma once
+// Webhooks into PostgreSQL: each event once (recado.inbound, unique per tenant, provider and
+// dedup key), and in the same statement the jobs the new ones start:
+//  - a message from a contact: one llm_reply job per conversation (sequence key: the
+//    conversation), debounced: it runs once the conversation has been quiet for the
+//    tenant's debounce, at most debounce_max after the first message; a message arriving
+//    while that job waits joins it, one arriving after it started gets a job of its own;
+//  - a Cal.com booking event: one calcom_sync job (sequence key: the booking).
+// Blocking; call from a database thread. Errors surface as libpqxx exceptions.
+#include <pqxx/pqxx>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "src/clock.hpp"
+#include "src/config.hpp"
+#include "src/webhook_decode.hpp"
+
+namespace recado {
+
+// The queues (and job kinds) the ingress fills.
+inline constexpr const char* kReplyQueue = "llm_reply";
+inline constexpr const char* kCalcomQueue = "calcom_sync";
+
+// One accepted webhook: its events and the body they came in.
+struct InboundWrite {
+  std::string tenant;
+  Provider provider = Provider::evolution;
+  Duration debounce{};
+  Duration debounce_max{};
+  std::shared_ptr<const std::string> raw;
+  std::vector<InboundEvent> events;
+};
+
+struct InboundWritten {
+  int stored = 0;      // events new to the database
+  int duplicates = 0;  // events it already had (replays, or twins in this batch)
+};
+
+namespace inbound_store {
+
+// Stores every write in one statement, committed when it returns; results in input order.
+// Adds to `wake` the queues that got jobs ready to run now.
+std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<InboundWrite>& writes,
+                                  std::set<std::string>& wake);
+
+// Deletes inbound events received longer than `keep` ago, at most `limit`; returns how many.
+int prune(pqxx::connection& conn, Duration keep, int limit);
+
+}  // namespace inbound_store
+}  // namespace recado
