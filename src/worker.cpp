@@ -269,6 +269,7 @@ void Worker::schedule_flush() {
     flush_scheduled_ = false;
     retired_.clear();
     flush();
+    maybe_close();  // a shutdown may have been waiting for this turn only
   });
 }
 

@@ -175,6 +175,19 @@ TEST_F(WorkerTest, RegistersAndUnregistersItself) {
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.workers"), 0);
 }
 
+TEST_F(WorkerTest, AnIdleWorkerStopsWithoutWaitingForItsTimers) {
+  // Nothing runs and every periodic timer is far away: the shutdown must not wait for one
+  // of them to come round (it once waited for the next rescue or heartbeat).
+  WorkerConfig config = test::fast_worker_config();
+  config.rescue_interval = 1h;
+  config.lease = 3h;
+  config.poll_interval = 1h;
+  config.shutdown_timeout = 1h;
+  Worker& w = harness.add_worker(config, kinds);
+  ASSERT_TRUE(harness.run_until([&] { return db.count("SELECT count(*) FROM recado.workers") == 1; }));
+  ASSERT_TRUE(harness.shutdown(w, 5s));
+}
+
 TEST_F(WorkerTest, DrainLetsRunningJobsFinish) {
   enqueue("sleep", R"({"ms": 150})", 5);
   Worker& w = harness.add_worker(test::fast_worker_config(10), kinds);
