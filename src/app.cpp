@@ -60,9 +60,15 @@ int run_dev(Config config, const JobKindTable& kinds) {
     migrate(conn);
   }
   const int rc = serve(config, {true, true}, url, kinds, [&](int port) {
+    const std::string base = "http://" + config.ingress.host + ":" + std::to_string(port);
     std::cout << "\nrecado dev is running\n"
-              << "  ingress    http://" << config.ingress.host << ":" << port << "  (POST /v1/jobs, GET /healthz, GET /readyz)\n"
-              << "  database   " << mask_url(url) << "\n"
+              << "  ingress    " << base << "  (POST /v1/jobs, GET /healthz, GET /readyz, GET /metrics)\n";
+    for (const TenantConfig& t : config.tenants) {
+      std::string providers;
+      for (const WebhookConfig& w : t.webhooks) providers += (providers.empty() ? "" : "|") + std::string(to_string(w.provider));
+      std::cout << "  webhooks   " << base << "/webhooks/" << t.id << "/{" << providers << "}\n";
+    }
+    std::cout << "  database   " << mask_url(url) << "\n"
               << "  try        curl -s -X POST -H 'Authorization: Bearer <ingress.api_token>' \\\n"
               << "               -d '{\"kind\":\"noop\"}' http://" << config.ingress.host << ":" << port << "/v1/jobs\n"
               << "             recadoctl queues\n"
