@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -64,10 +65,19 @@ std::string convert(const std::string& text, Duration& out) {
 // One YAML mapping being read: each key read is marked; finish() rejects the rest.
 class Section {
  public:
-  Section(YAML::Node node, std::string path, const std::string& file)
-      : node_(std::move(node)), path_(std::move(path)), file_(file) {
+  // `key_mark`: where the key naming this mapping is, for errors about the whole of it.
+  Section(YAML::Node node, std::string path, const std::string& file, std::optional<YAML::Mark> key_mark = {})
+      : node_(std::move(node)), path_(std::move(path)), file_(file), key_mark_(key_mark) {
     if (node_ && !node_.IsNull() && !node_.IsMap())
       throw ConfigError(where(file_, node_.Mark()) + ": '" + path_ + "' must be a mapping");
+    // YAML forbids a key twice, but the parser keeps both and lookups see only the first.
+    if (node_ && node_.IsMap()) {
+      std::set<std::string> keys;
+      for (auto it = node_.begin(); it != node_.end(); ++it)
+        if (!keys.insert(it->first.as<std::string>()).second)
+          throw ConfigError(where(file_, it->first.Mark()) + ": '" + child_path(it->first.as<std::string>()) +
+                            "' is given twice");
+    }
   }
 
   template <typename T>
@@ -126,7 +136,10 @@ class Section {
       throw ConfigError(where(file_, map.Mark()) + ": '" + child_path(key) + "' must be a mapping");
     for (auto it = map.begin(); it != map.end(); ++it) {
       const std::string name = it->first.as<std::string>();
-      out.emplace_back(name, Section(it->second, child_path(key) + "." + name, file_));
+      for (const auto& [seen, section] : out)
+        if (seen == name)
+          throw ConfigError(where(file_, it->first.Mark()) + ": '" + child_path(key) + "." + name + "' is given twice");
+      out.emplace_back(name, Section(it->second, child_path(key) + "." + name, file_, it->first.Mark()));
     }
     return out;
   }
@@ -135,7 +148,10 @@ class Section {
 
   // "file:line:column: 'path'" for errors about this mapping as a whole.
   std::string location() const {
-    return (node_ ? where(file_, node_.Mark()) : file_.empty() ? "<config>" : file_) + ": '" + path_ + "'";
+    const std::string at = key_mark_ ? where(file_, *key_mark_)
+                           : node_   ? where(file_, node_.Mark())
+                                     : (file_.empty() ? "<config>" : file_);
+    return at + ": '" + path_ + "'";
   }
 
   void finish() const {
@@ -154,6 +170,7 @@ class Section {
   YAML::Node node_;
   std::string path_;
   const std::string& file_;
+  std::optional<YAML::Mark> key_mark_;
   std::set<std::string> seen_;
 };
 

@@ -33,9 +33,21 @@ std::string render_labels(const MetricLabels& labels) {
 }
 
 std::string number(double v) {
-  if (v == static_cast<double>(static_cast<int64_t>(v)) && std::abs(v) < 1e15)
-    return std::to_string(static_cast<int64_t>(v));
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::abs(v) < 1e15 && v == std::trunc(v)) return std::to_string(static_cast<int64_t>(v));
   return fmt::format("{}", v);
+}
+
+// HELP text: backslash and newline escaped, as the text format asks.
+std::string escape_help(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
 }
 
 // Rendered labels back to the list, for adding `le` to a histogram's labels.
@@ -100,7 +112,7 @@ std::string Metrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [name, f] : families_) {
-    out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
+    out += "# HELP " + name + " " + escape_help(f.help) + "\n# TYPE " + name + " " + f.type + "\n";
     for (const auto& [labels, c] : f.counters) out += name + labels + " " + std::to_string(c->value()) + "\n";
     for (const auto& [labels, read] : f.gauges) out += name + labels + " " + number(read()) + "\n";
     for (const auto& [labels, h] : f.histograms) {

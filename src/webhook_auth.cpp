@@ -44,14 +44,16 @@ std::optional<AuthFailure> check_evolution(const WebhookConfig& c, const HttpReq
   return check_token(c, r, path_token);
 }
 
+// With a secret configured the signature is always checked; allow_unsigned only lets in
+// webhooks when no secret is configured at all.
 std::optional<AuthFailure> check_calcom(const WebhookConfig& c, const HttpRequest& r) {
-  const std::string_view given = r.header("x-cal-signature-256");
-  if (given == "no-secret-provided" || (c.secret.empty() && given.empty())) {
-    if (c.allow_unsigned) return std::nullopt;
-    return AuthFailure{403, "the Cal.com webhook has no secret set (no-secret-provided)"};
+  if (!c.secret.empty()) {
+    if (r.header("x-cal-signature-256") == "no-secret-provided")
+      return AuthFailure{403, "the Cal.com webhook has no secret set (no-secret-provided)"};
+    return check_signature(r, "x-cal-signature-256", "", c.secret, r.body);
   }
-  if (c.secret.empty()) return std::nullopt;  // allow_unsigned, and no secret to check against
-  return check_signature(r, "x-cal-signature-256", "", c.secret, r.body);
+  if (c.allow_unsigned) return std::nullopt;
+  return AuthFailure{403, "no Cal.com secret is configured and allow_unsigned is off"};
 }
 
 std::optional<AuthFailure> check_chatwoot(const WebhookConfig& c, const HttpRequest& r, std::string_view path_token,

@@ -118,7 +118,14 @@ std::string phone_of(const std::string& jid) {
 }
 
 // The kind and text of a Baileys `message` object (Evolution and Whaticket).
-void read_baileys_content(const Obj& message, InboundEvent& e) {
+void read_baileys_content(const Obj& message, InboundEvent& e, int depth = 0) {
+  // Disappearing and view-once messages wrap the content: {"ephemeralMessage":{"message":{...}}}.
+  for (const char* wrapper : {"ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension",
+                              "documentWithCaptionMessage", "editedMessage"}) {
+    if (depth > 3) break;
+    if (auto w = message.opt_obj(wrapper))
+      if (auto inner = w->opt_obj("message")) return read_baileys_content(*inner, e, depth + 1);
+  }
   auto caption = [&](const char* key, const char* kind, const char* text_key = "caption") {
     if (auto m = message.opt_obj(key)) {
       e.kind = kind;
@@ -142,10 +149,6 @@ void read_baileys_content(const Obj& message, InboundEvent& e) {
   } else if (auto list = message.opt_obj("listResponseMessage")) {
     e.kind = "interactive";
     e.text = list->opt_str("title");
-  } else if (auto doc = message.opt_obj("documentWithCaptionMessage")) {
-    e.kind = "document";
-    if (auto inner = doc->opt_obj("message"))
-      if (auto d = inner->opt_obj("documentMessage")) e.text = d->opt_str("caption");
   } else {
     e.kind = "other";  // protocol messages (deletes, edits), polls, and what WhatsApp adds next
   }
@@ -162,7 +165,7 @@ InboundEvent baileys_message(const Obj& m, const std::string& scope) {
   e.conversation = key.str("remoteJid");
   e.from_me = key.opt_bool("fromMe");
   e.chat = chat_of(e.conversation);
-  if (e.chat == "group") {
+  if (e.chat != "direct") {
     e.sender = phone_of(key.opt_str("participantAlt").empty() ? key.opt_str("participant") : key.opt_str("participantAlt"));
   } else {
     // @lid hides the number; newer gateways add it beside.
@@ -343,15 +346,16 @@ DecodedWebhook decode_chatwoot(const json& doc) {
   DecodedWebhook out;
   InboundEvent e;
   e.type = InboundEvent::Type::handoff;
+  // The contact's phone number (digits, as WhatsApp ids are), else the inbox's id for them
+  // (for API-channel inboxes an id of Chatwoot's own).
   auto contact_of = [&](const Obj& conversation) {
-    if (auto inbox = conversation.opt_obj("contact_inbox"); inbox && !inbox->opt_str("source_id").empty())
-      return inbox->opt_str("source_id");
     if (auto meta = conversation.opt_obj("meta"))
       if (auto sender = meta->opt_obj("sender")) {
         std::string phone = sender->opt_str("phone_number");
         if (!phone.empty() && phone[0] == '+') phone.erase(0, 1);
-        return phone;
+        if (!phone.empty()) return phone;
       }
+    if (auto inbox = conversation.opt_obj("contact_inbox")) return inbox->opt_str("source_id");
     return std::string{};
   };
   if (event == "message_created") {
@@ -386,8 +390,12 @@ DecodedWebhook decode_chatwoot(const json& doc) {
     }
     const std::string id = root.str("id");
     e.conversation = contact_of(root);
-    // Chatwoot does not retry, and repeats of one change carry the same timestamp.
-    e.dedup_key = "conv:" + id + ":" + e.kind + ":" + root.opt_str("timestamp") + root.opt_str("updated_at");
+    // Chatwoot does not retry, and repeats of one change carry the same timestamp (a
+    // number, with a fraction in current versions).
+    std::string when;
+    for (const char* k : {"timestamp", "updated_at"})
+      if (const json* v = root.find(k); v && (v->is_number() || v->is_string())) when += ":" + v->dump();
+    e.dedup_key = "conv:" + id + ":" + e.kind + when;
     e.detail_json = json{{"chatwoot_conversation", id}}.dump();
   } else {
     out.ignored = "event " + event + " is not used";

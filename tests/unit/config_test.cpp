@@ -443,14 +443,23 @@ TEST_F(ConfigTest, ExampleFileParsesAndHoldsTheDefaults) {
   Config example = load_config(RECADO_SOURCE_DIR "/config/recado.example.yaml");
   Config defaults = load_config("");
   example.source.clear();
+  // The example's one tenant shows every webhook key; apart from it, it is the defaults.
+  ASSERT_EQ(example.tenants.size(), 1u);
+  EXPECT_EQ(example.tenants[0].id, "clinic1");
+  EXPECT_EQ(example.tenants[0].webhooks.size(), 5u);
+  EXPECT_EQ(example.tenants[0].debounce, TenantConfig{}.debounce);
+  EXPECT_EQ(example.tenants[0].debounce_max, TenantConfig{}.debounce_max);
+  example.tenants.clear();
   EXPECT_EQ(dump_config(example), dump_config(defaults));
 }
 
 TEST_F(ConfigTest, DevFileParses) {
   const Config c = load_config(RECADO_SOURCE_DIR "/config/dev.yaml");
   EXPECT_EQ(c.ingress.api_token.value, "dev-token");
-  EXPECT_EQ(c.worker.queues.size(), 5u);
+  EXPECT_EQ(c.worker.queues.size(), 1u);
   EXPECT_EQ(c.worker.shutdown_timeout, seconds{5});
+  ASSERT_NE(c.tenant("demo"), nullptr);
+  EXPECT_EQ(c.tenant("demo")->webhooks.size(), 5u);
 }
 
 TEST_F(ConfigTest, TestFileParses) {
@@ -469,6 +478,309 @@ TEST_F(ConfigTest, ProdFileNeedsItsTokenFile) {
     FAIL() << "no ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_TRUE(contains(e.what(), "/etc/recado/api-token"));
+  }
+}
+
+// --- tenants --------------------------------------------------------------------------------
+
+constexpr const char* kFullTenant = R"(
+tenants:
+  clinic1:
+    debounce: 2s
+    debounce_max: 20s
+    webhooks:
+      evolution:
+        token: evo-tok-1
+        token_header: X-Evo-Token
+        jwt_secret: evo-jwt-1
+      whaticket:
+        token: wt-tok-1
+      cloudapi:
+        secret: meta-secret-1
+        verify_token: meta-verify-1
+      calcom:
+        secret: cal-secret-1
+      chatwoot:
+        secret: cw-secret-1
+  clinic-2:
+    webhooks:
+      calcom:
+        allow_unsigned: true
+)";
+
+TEST_F(ConfigTest, FullTenantParses) {
+  const Config c = parse_config(kFullTenant, "recado.yaml");
+  ASSERT_EQ(c.tenants.size(), 2u);
+  const TenantConfig* t = c.tenant("clinic1");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->id, "clinic1");
+  EXPECT_EQ(t->debounce, seconds{2});
+  EXPECT_EQ(t->debounce_max, seconds{20});
+  ASSERT_EQ(t->webhooks.size(), 5u);
+
+  const WebhookConfig* evolution = t->webhook(Provider::evolution);
+  ASSERT_NE(evolution, nullptr);
+  EXPECT_EQ(evolution->provider, Provider::evolution);
+  EXPECT_EQ(evolution->token.value, "evo-tok-1");
+  EXPECT_EQ(evolution->token.origin, "config");
+  EXPECT_EQ(evolution->token_header, "x-evo-token");  // header names are matched lower-cased
+  EXPECT_EQ(evolution->jwt_secret.value, "evo-jwt-1");
+
+  const WebhookConfig* whaticket = t->webhook(Provider::whaticket);
+  ASSERT_NE(whaticket, nullptr);
+  EXPECT_EQ(whaticket->token.value, "wt-tok-1");
+  EXPECT_EQ(whaticket->token_header, "x-recado-token");  // the default
+
+  const WebhookConfig* cloudapi = t->webhook(Provider::cloudapi);
+  ASSERT_NE(cloudapi, nullptr);
+  EXPECT_EQ(cloudapi->secret.value, "meta-secret-1");
+  EXPECT_EQ(cloudapi->verify_token.value, "meta-verify-1");
+
+  const WebhookConfig* calcom = t->webhook(Provider::calcom);
+  ASSERT_NE(calcom, nullptr);
+  EXPECT_EQ(calcom->secret.value, "cal-secret-1");
+  EXPECT_FALSE(calcom->allow_unsigned);
+
+  const WebhookConfig* chatwoot = t->webhook(Provider::chatwoot);
+  ASSERT_NE(chatwoot, nullptr);
+  EXPECT_EQ(chatwoot->secret.value, "cw-secret-1");
+  EXPECT_TRUE(chatwoot->token.empty());
+
+  // The second tenant: defaults for what it does not say, only the provider it lists.
+  const TenantConfig* t2 = c.tenant("clinic-2");
+  ASSERT_NE(t2, nullptr);
+  EXPECT_EQ(t2->debounce, seconds{3});
+  EXPECT_EQ(t2->debounce_max, seconds{15});
+  ASSERT_EQ(t2->webhooks.size(), 1u);
+  ASSERT_NE(t2->webhook(Provider::calcom), nullptr);
+  EXPECT_EQ(t2->webhook(Provider::cloudapi), nullptr);
+
+  EXPECT_EQ(c.tenant("clinic3"), nullptr);
+}
+
+TEST_F(ConfigTest, NoTenantsByDefault) {
+  EXPECT_TRUE(parse_config("", "recado.yaml").tenants.empty());
+  EXPECT_TRUE(parse_config("tenants: {}\n", "recado.yaml").tenants.empty());
+}
+
+TEST_F(ConfigTest, UnknownProviderIsAnErrorNamingWhere) {
+  const std::string msg =
+      error_of("tenants:\n  clinic1:\n    webhooks:\n      whatsapp:\n        token: x\n");
+  EXPECT_TRUE(contains(msg, "unknown provider 'whatsapp'"));
+  // file:line:column of the provider's key (line 4, column 7).
+  EXPECT_TRUE(contains(msg, "recado.yaml:4:7"));
+  EXPECT_TRUE(contains(msg, "tenants.clinic1.webhooks.whatsapp"));
+}
+
+TEST_F(ConfigTest, UnknownKeyUnderAProviderIsAnError) {
+  // Whaticket does not sign its webhooks: a secret there is a mistake, not a no-op.
+  const std::string msg = error_of(
+      "tenants:\n  clinic1:\n    webhooks:\n      whaticket:\n        token: x\n        secret: "
+      "y\n");
+  EXPECT_TRUE(contains(msg, "recado.yaml:6:9"));
+  EXPECT_TRUE(contains(msg, "unknown key 'tenants.clinic1.webhooks.whaticket.secret'"));
+}
+
+TEST_F(ConfigTest, UnknownKeyUnderATenantIsAnError) {
+  const std::string msg = error_of("tenants:\n  clinic1:\n    debounse: 2s\n");
+  EXPECT_TRUE(contains(msg, "recado.yaml:3:5"));
+  EXPECT_TRUE(contains(msg, "'tenants.clinic1.debounse'"));
+}
+
+TEST_F(ConfigTest, CloudApiWithoutASecretIsAnError) {
+  const std::string msg =
+      error_of("tenants:\n  clinic1:\n    webhooks:\n      cloudapi:\n        verify_token: v\n");
+  EXPECT_TRUE(contains(msg, "recado.yaml:4:7"));
+  EXPECT_TRUE(contains(msg, "tenants.clinic1.webhooks.cloudapi"));
+  EXPECT_TRUE(contains(msg, "secret"));
+}
+
+TEST_F(ConfigTest, ProvidersWithoutCredentialsAreErrors) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"evolution:\n        token_header: x-a\n", "tenants.clinic1.webhooks.evolution"},
+      {"whaticket: {}\n", "tenants.clinic1.webhooks.whaticket"},
+      {"calcom: {}\n", "tenants.clinic1.webhooks.calcom"},
+      {"calcom:\n        allow_unsigned: false\n", "tenants.clinic1.webhooks.calcom"},
+      {"chatwoot: {}\n", "tenants.clinic1.webhooks.chatwoot"},
+  };
+  for (const auto& [provider, path] : cases) {
+    const std::string yaml = std::string("tenants:\n  clinic1:\n    webhooks:\n      ") + provider;
+    const std::string msg = error_of(yaml);
+    EXPECT_TRUE(contains(msg, path)) << yaml;
+    EXPECT_TRUE(contains(msg, "recado.yaml:")) << yaml;
+  }
+}
+
+TEST_F(ConfigTest, CalcomWithoutASecretIsFineWhenUnsignedIsAllowed) {
+  const Config c = parse_config(
+      "tenants:\n  clinic1:\n    webhooks:\n      calcom:\n        allow_unsigned: true\n",
+      "recado.yaml");
+  ASSERT_EQ(c.tenants.size(), 1u);
+  const WebhookConfig* calcom = c.tenants[0].webhook(Provider::calcom);
+  ASSERT_NE(calcom, nullptr);
+  EXPECT_TRUE(calcom->allow_unsigned);
+  EXPECT_TRUE(calcom->secret.empty());
+}
+
+TEST_F(ConfigTest, BadTenantIdIsAnError) {
+  for (const char* id : {"Bad Id", "Clinic1", "-clinic", "clinic/1", "clínica"}) {
+    const std::string yaml = std::string("tenants:\n  \"") + id + "\":\n    debounce: 2s\n";
+    const std::string msg = error_of(yaml);
+    EXPECT_TRUE(contains(msg, "tenant id")) << id;
+    EXPECT_TRUE(contains(msg, "recado.yaml:")) << id;
+  }
+  const std::string too_long = std::string(65, 'a');
+  EXPECT_TRUE(contains(error_of("tenants:\n  " + too_long + ":\n    debounce: 2s\n"), "tenant id"));
+  // 64 characters is still an id.
+  EXPECT_EQ(
+      parse_config("tenants:\n  " + std::string(64, 'a') + ":\n    debounce: 2s\n", "recado.yaml")
+          .tenants.size(),
+      1u);
+}
+
+TEST_F(ConfigTest, DebounceMaxShorterThanDebounceIsAnError) {
+  const std::string msg =
+      error_of("tenants:\n  clinic1:\n    debounce: 10s\n    debounce_max: 5s\n");
+  EXPECT_TRUE(contains(msg, "debounce_max"));
+  EXPECT_TRUE(contains(msg, "tenants.clinic1"));
+  EXPECT_TRUE(contains(msg, "recado.yaml:"));
+  // Equal is fine: no waiting beyond the first quiet period.
+  const Config c =
+      parse_config("tenants:\n  clinic1:\n    debounce: 5s\n    debounce_max: 5s\n", "recado.yaml");
+  EXPECT_EQ(c.tenants[0].debounce_max, seconds{5});
+}
+
+TEST_F(ConfigTest, DebounceAloneMustNotPassTheDefaultMax) {
+  // debounce_max defaults to 15s: a longer debounce alone contradicts it.
+  EXPECT_TRUE(contains(error_of("tenants:\n  clinic1:\n    debounce: 30s\n"), "debounce_max"));
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesATenantSecret) {
+  ScopedEnv secret("RECADO_TENANTS_CLINIC1_WEBHOOKS_CLOUDAPI_SECRET", "env-meta-secret");
+  const Config c = parse_config(kFullTenant, "recado.yaml");
+  const WebhookConfig* cloudapi = c.tenant("clinic1")->webhook(Provider::cloudapi);
+  ASSERT_NE(cloudapi, nullptr);
+  EXPECT_EQ(cloudapi->secret.value, "env-meta-secret");
+  EXPECT_EQ(cloudapi->secret.origin, "env RECADO_TENANTS_CLINIC1_WEBHOOKS_CLOUDAPI_SECRET");
+  EXPECT_EQ(cloudapi->verify_token.value, "meta-verify-1");  // not overridden
+}
+
+TEST_F(ConfigTest, EnvironmentSuppliesASecretTheFileLeavesOut) {
+  // The file names the provider; the secret comes only from the environment.
+  ScopedEnv secret("RECADO_TENANTS_CLINIC1_WEBHOOKS_CLOUDAPI_SECRET", "env-only-secret");
+  const Config c = parse_config(
+      "tenants:\n  clinic1:\n    webhooks:\n      cloudapi:\n        verify_token: v\n",
+      "recado.yaml");
+  EXPECT_EQ(c.tenants[0].webhook(Provider::cloudapi)->secret.value, "env-only-secret");
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesATenantsDebounce) {
+  ScopedEnv debounce("RECADO_TENANTS_CLINIC_2_DEBOUNCE", "500ms");
+  const Config c = parse_config(kFullTenant, "recado.yaml");
+  EXPECT_EQ(c.tenant("clinic-2")->debounce, milliseconds{500});
+  EXPECT_EQ(c.tenant("clinic1")->debounce, seconds{2});
+}
+
+TEST_F(ConfigTest, TenantTokenFromAFile) {
+  TempFile token("wt-from-file\n");
+  const Config c = parse_config(
+      "tenants:\n  clinic1:\n    webhooks:\n      whaticket:\n        token_file: " + token.path() +
+          "\n",
+      "recado.yaml");
+  const WebhookConfig* whaticket = c.tenants[0].webhook(Provider::whaticket);
+  ASSERT_NE(whaticket, nullptr);
+  EXPECT_EQ(whaticket->token.value, "wt-from-file");
+  EXPECT_EQ(whaticket->token.origin, "file " + token.path());
+}
+
+TEST_F(ConfigTest, UnreadableTenantSecretFileNamesIt) {
+  const std::string path = ::testing::TempDir() + "recado_no_such_tenant_secret";
+  const std::string msg = error_of(
+      "tenants:\n  clinic1:\n    webhooks:\n      cloudapi:\n        secret_file: " + path + "\n");
+  EXPECT_TRUE(contains(msg, path));
+  EXPECT_TRUE(contains(msg, "tenants.clinic1.webhooks.cloudapi.secret_file"));
+}
+
+TEST_F(ConfigTest, DumpMasksEveryTenantSecret) {
+  TempFile chatwoot_token("cw-file-tok-QQ7\n");
+  ScopedEnv env_secret("RECADO_TENANTS_CLINIC1_WEBHOOKS_CALCOM_SECRET", "cal-env-secret-QQ6");
+  const Config c = parse_config(R"(
+tenants:
+  clinic1:
+    webhooks:
+      evolution:
+        token: evo-tok-QQ1
+        jwt_secret: evo-jwt-QQ2
+      whaticket:
+        token: wt-tok-QQ3
+      cloudapi:
+        secret: meta-secret-QQ4
+        verify_token: meta-verify-QQ5
+      calcom:
+        secret: cal-secret-in-file
+      chatwoot:
+        token_file: )" + chatwoot_token.path() +
+                                    R"(
+)",
+                                "recado.yaml");
+  ASSERT_EQ(c.tenants.size(), 1u);
+  ASSERT_EQ(c.tenants[0].webhook(Provider::chatwoot)->token.value, "cw-file-tok-QQ7");
+  ASSERT_EQ(c.tenants[0].webhook(Provider::calcom)->secret.value, "cal-env-secret-QQ6");
+  const std::string dump = dump_config(c);
+  for (const char* value :
+       {"evo-tok-QQ1", "evo-jwt-QQ2", "wt-tok-QQ3", "meta-secret-QQ4", "meta-verify-QQ5",
+        "cal-env-secret-QQ6", "cw-file-tok-QQ7", "cal-secret-in-file"}) {
+    EXPECT_FALSE(contains(dump, value)) << dump;
+  }
+  EXPECT_FALSE(contains(dump, "QQ"));
+  // What is set still shows, masked, with where it came from.
+  EXPECT_TRUE(contains(dump, "clinic1:"));
+  EXPECT_TRUE(contains(dump, "jwt_secret: \"***\""));
+  EXPECT_TRUE(contains(dump, "verify_token: \"***\""));
+  EXPECT_TRUE(contains(dump, "from env RECADO_TENANTS_CLINIC1_WEBHOOKS_CALCOM_SECRET"));
+  EXPECT_TRUE(contains(dump, "from file " + chatwoot_token.path()));
+}
+
+TEST_F(ConfigTest, DumpOfTenantsReadsBack) {
+  const Config original = parse_config(kFullTenant, "a.yaml");
+  const Config again = parse_config(dump_config(original), "dump.yaml");
+  ASSERT_EQ(again.tenants.size(), 2u);
+  EXPECT_EQ(again.tenant("clinic1")->debounce, seconds{2});
+  EXPECT_EQ(again.tenant("clinic1")->debounce_max, seconds{20});
+  EXPECT_EQ(again.tenant("clinic1")->webhooks.size(), 5u);
+  EXPECT_EQ(again.tenant("clinic1")->webhook(Provider::evolution)->token_header, "x-evo-token");
+  EXPECT_TRUE(again.tenant("clinic-2")->webhook(Provider::calcom)->allow_unsigned);
+}
+
+// Errors about a whole entry (an unknown provider, a bad tenant id, a provider without
+// credentials) are placed at the entry's value (Section::location(), src/config.cpp:137,
+// fed the value node by Section::entries(), src/config.cpp:129). When that value is empty,
+// yaml-cpp marks the next token instead: `whatsapp:` on line 4 is reported at 5:1, a line
+// past the end of the file, and an empty `cloudapi:` at the position of the key after it.
+// Disabled until the location names the key itself.
+TEST_F(ConfigTest, EntryErrorsPointAtTheKeyEvenWhenItsValueIsEmpty) {
+  EXPECT_TRUE(contains(error_of("tenants:\n  clinic1:\n    webhooks:\n      whatsapp:\n"),
+                       "recado.yaml:4:7"));
+  EXPECT_TRUE(
+      contains(error_of("tenants:\n  clinic1:\n    webhooks:\n      cloudapi:\n    debounce: 2s\n"),
+               "recado.yaml:4:7"));
+  EXPECT_TRUE(contains(error_of("tenants:\n  Bad Id:\n"), "recado.yaml:2:3"));
+}
+
+// YAML forbids duplicate keys, but yaml-cpp keeps both; read_tenant then stores two
+// WebhookConfigs for one provider and TenantConfig::webhook() uses the first, so the second
+// block (perhaps the one with the right token) is silently ignored. Same for a tenant id
+// given twice (Config::tenant() returns the first). Disabled until Section::entries()
+// (src/config.cpp:120) refuses a repeated name.
+TEST_F(ConfigTest, ProviderGivenTwiceIsAnError) {
+  const std::string yaml =
+      "tenants:\n  clinic1:\n    webhooks:\n      whaticket:\n        token: a\n"
+      "      whaticket:\n        token: b\n";
+  try {
+    const Config c = parse_config(yaml, "recado.yaml");
+    ADD_FAILURE() << "accepted, with " << c.tenants[0].webhooks.size() << " whaticket blocks";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(contains(e.what(), "whaticket"));
   }
 }
 
