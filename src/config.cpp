@@ -372,7 +372,11 @@ const TenantConfig* Config::tenant(std::string_view id) const {
 }
 
 Config parse_config(const std::string& yaml_text, const std::string& name) {
-  return read(load_yaml(yaml_text, name), name);
+  try {
+    return read(load_yaml(yaml_text, name), name);
+  } catch (const YAML::Exception& e) {  // a key that is not a plain name, say
+    throw ConfigError(where(name, e.mark) + ": " + e.msg);
+  }
 }
 
 Config load_config(const std::string& path) {

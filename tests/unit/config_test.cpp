@@ -784,5 +784,10 @@ TEST_F(ConfigTest, ProviderGivenTwiceIsAnError) {
   }
 }
 
+TEST_F(ConfigTest, AKeyThatIsNotANameIsAConfigError) {
+  // A YAML mapping may have a list as a key; the configuration has no use for one.
+  EXPECT_TRUE(contains(error_of("? [a, b]\n: 1\n"), "recado.yaml:1:"));
+}
+
 }  // namespace
 }  // namespace recado
