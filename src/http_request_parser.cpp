@@ -3,8 +3,17 @@
 #include <strings.h>
 
 #include <cctype>
+#include <cstring>
 
 namespace recado {
+
+namespace {
+
+bool is_token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+}  // namespace
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
@@ -22,6 +31,10 @@ HttpRequestParser::Status HttpRequestParser::feed(const char* data, std::size_t 
   consumed = 0;
   if (failed_) return Status::error;
   if (size == 0) return Status::need_more;
+  if (!line_checked_ && !check_request_line(data, size)) {
+    failed_ = true;
+    return Status::error;
+  }
   consumed = http_parser_execute(&parser_, &settings(), data, size);
   const auto err = HTTP_PARSER_ERRNO(&parser_);
   if (err == HPE_PAUSED) {
@@ -38,6 +51,35 @@ HttpRequestParser::Status HttpRequestParser::feed(const char* data, std::size_t 
   complete_ = false;
   keep_alive_ = http_should_keep_alive(&parser_) != 0;
   return Status::request;
+}
+
+// http-parser (as Debian builds it) reads "HTTQ/1.1" as HTTP: the request line is checked
+// here, gathered until its end. Empty lines before it are skipped, as the parser does.
+bool HttpRequestParser::check_request_line(const char* data, std::size_t size) {
+  for (std::size_t i = 0; i < size && !line_checked_; ++i) {
+    if (data[i] != '\n') {
+      request_line_ += data[i];
+      if (request_line_.size() > limits_.max_header_bytes) {
+        error_status_ = 431;
+        error_reason_ = "request line longer than " + std::to_string(limits_.max_header_bytes) + " bytes";
+        return false;
+      }
+      continue;
+    }
+    std::string_view line = request_line_;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) {  // a stray CRLF between requests
+      request_line_.clear();
+      continue;
+    }
+    line_checked_ = true;
+    if (!line.ends_with(" HTTP/1.1") && !line.ends_with(" HTTP/1.0")) {
+      error_status_ = 400;
+      error_reason_ = "malformed request line: expected HTTP/1.1 or HTTP/1.0";
+      return false;
+    }
+  }
+  return true;
 }
 
 HttpRequest HttpRequestParser::take() {
@@ -83,7 +125,11 @@ const http_parser_settings& HttpRequestParser::settings() {
         c->in_value_ = false;
       }
       std::string& name = c->request_.headers.back().first;
-      for (size_t i = 0; i < len; ++i) name += static_cast<char>(std::tolower(static_cast<unsigned char>(at[i])));
+      for (size_t i = 0; i < len; ++i) {
+        // Only RFC 9110 token characters: "Transfer-Encoding :" must not pass for another header.
+        if (!is_token_char(at[i])) return c->limit(400, "invalid character in a header name");
+        name += static_cast<char>(std::tolower(static_cast<unsigned char>(at[i])));
+      }
       return c->count_header_bytes(len);
     };
     s.on_header_value = [](http_parser* p, const char* at, size_t len) {
@@ -122,6 +168,8 @@ const http_parser_settings& HttpRequestParser::settings() {
       auto* c = static_cast<HttpRequestParser*>(p->data);
       c->complete_ = true;
       c->mid_request_ = false;
+      c->line_checked_ = false;
+      c->request_line_.clear();
       http_parser_pause(p, 1);
       return 0;
     };

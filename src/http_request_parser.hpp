@@ -60,6 +60,7 @@ class HttpRequestParser {
 
  private:
   static const http_parser_settings& settings();
+  bool check_request_line(const char* data, std::size_t size);
   int count_header_bytes(std::size_t n);
   int limit(int status, std::string reason);
 
@@ -74,6 +75,8 @@ class HttpRequestParser {
   bool keep_alive_ = true;
   bool mid_request_ = false;
   bool failed_ = false;
+  bool line_checked_ = false;  // the current request's first line was seen and is HTTP/1.x
+  std::string request_line_;   // that line, while it arrives
   int error_status_ = 0;
   std::string error_reason_;
 };

@@ -33,11 +33,21 @@ class Obj {
   std::string str(std::string_view key) const {
     const json* v = find(key);
     if (!v) throw ShapeError(at(key) + " is missing");
-    return as_string(*v, key);
+    return as_string(*v, key, false);
   }
   std::string opt_str(std::string_view key) const {
     const json* v = find(key);
-    return v ? as_string(*v, key) : std::string{};
+    return v ? as_string(*v, key, false) : std::string{};
+  }
+  // An identifier: a string, or a whole number (Chatwoot's ids are numbers).
+  std::string id(std::string_view key) const {
+    const json* v = find(key);
+    if (!v) throw ShapeError(at(key) + " is missing");
+    return as_string(*v, key, true);
+  }
+  std::string opt_id(std::string_view key) const {
+    const json* v = find(key);
+    return v ? as_string(*v, key, true) : std::string{};
   }
   bool opt_bool(std::string_view key) const {
     const json* v = find(key);
@@ -92,10 +102,10 @@ class Obj {
 
  private:
   std::string where() const { return path_; }
-  std::string as_string(const json& v, std::string_view key) const {
+  std::string as_string(const json& v, std::string_view key, bool number_ok) const {
     if (v.is_string()) return v.get<std::string>();
-    if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();  // ids sent as numbers
-    throw ShapeError(at(key) + " must be a string");
+    if (number_ok && (v.is_number_integer() || v.is_number_unsigned())) return v.dump();
+    throw ShapeError(at(key) + (number_ok ? " must be a string or a whole number" : " must be a string"));
   }
 
   const json& j_;
@@ -368,10 +378,10 @@ DecodedWebhook decode_chatwoot(const json& doc) {
     }
     const Obj conversation = root.obj("conversation");
     e.kind = "agent_message";
-    e.message_id = root.str("id");
+    e.message_id = root.id("id");
     e.dedup_key = "msg:" + e.message_id;
     e.conversation = contact_of(conversation);
-    e.detail_json = json{{"chatwoot_conversation", conversation.opt_str("id")}}.dump();
+    e.detail_json = json{{"chatwoot_conversation", conversation.opt_id("id")}}.dump();
   } else if (event == "conversation_status_changed" || event == "conversation_updated") {
     const std::string status = root.opt_str("status");
     bool assigned = false;
@@ -388,7 +398,7 @@ DecodedWebhook decode_chatwoot(const json& doc) {
       out.ignored = "no handoff in this change";
       return out;
     }
-    const std::string id = root.str("id");
+    const std::string id = root.id("id");
     e.conversation = contact_of(root);
     // Chatwoot does not retry, and repeats of one change carry the same timestamp (a
     // number, with a fraction in current versions).
@@ -419,6 +429,8 @@ std::variant<DecodedWebhook, WebhookError> decode_webhook(Provider provider, std
     const bool utf8 = std::string_view(e.what()).find("UTF-8") != std::string_view::npos;
     return WebhookError{400, "body is not valid JSON (at byte " + std::to_string(e.byte) + ")" +
                                  (utf8 ? ": invalid UTF-8" : "")};
+  } catch (const json::exception&) {  // out_of_range: a number too large for a double
+    return WebhookError{400, "body is not valid JSON: a number is out of range"};
   }
   if (body.find("u0000") != std::string_view::npos && holds_nul(doc))
     return WebhookError{422, "body holds a NUL character (\\u0000), which cannot be stored"};

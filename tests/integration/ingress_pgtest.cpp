@@ -2,7 +2,6 @@
 // dedup, health, and the HTTP server's limits.
 #include <gtest/gtest.h>
 
-#include <future>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -10,6 +9,7 @@
 #include "src/ingress.hpp"
 #include "src/migrations.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/ingress_harness.hpp"
 #include "tests/support/pg_harness.hpp"
 
 namespace recado {
@@ -17,46 +17,8 @@ namespace {
 
 using json = nlohmann::json;
 using test::HttpClient;
+using test::IngressServer;
 using test::TestDatabase;
-
-// An Ingress on its own loop thread, on a free port.
-class IngressServer {
- public:
-  IngressServer(const std::string& url, IngressConfig config) {
-    std::promise<int> ready;
-    auto port = ready.get_future();
-    thread_ = std::thread([this, url, config, &ready] {
-      EventLoop loop;
-      loop_ = &loop;
-      SystemClock clock;
-      Metrics metrics;
-      DbPool pool(loop, url, 3);
-      Ingress ingress(loop, pool, config, {}, {"noop", "sleep", "scripted"}, clock, metrics);
-      try {
-        ready.set_value(ingress.start());
-      } catch (...) {
-        ready.set_exception(std::current_exception());
-        return;
-      }
-      loop.run();
-    });
-    port_ = port.get();
-  }
-  ~IngressServer() { stop(); }
-  void stop() {
-    if (!thread_.joinable()) return;
-    // Ingress::shutdown must run on the loop; find it through a posted task.
-    loop_->post([this] { loop_->stop(); });
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-
- private:
-  std::thread thread_;
-  EventLoop* loop_ = nullptr;
-  int port_ = 0;
-};
 
 IngressConfig test_config() {
   IngressConfig c;

@@ -362,5 +362,27 @@ TEST(HttpRequestParser, LimitErrorsAlsoStick) {
   EXPECT_EQ(parser.error_status(), 431);
 }
 
+TEST(HttpRequestParser, WhitespaceInAHeaderNameIs400) {
+  // "Transfer-Encoding :" is chunked to http-parser but another header to a naive reader:
+  // the way a body is smuggled past the both-framings check.
+  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding : chunked\r\n\r\n"), 400);
+  EXPECT_EQ(error_of("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n"), 400);
+}
+
+TEST(HttpRequestParser, OnlyHttpIsSpoken) {
+  EXPECT_EQ(error_of("GET / HTTQ/1.1\r\nHost: x\r\n\r\n"), 400);
+  // Split anywhere, the line is still checked as a whole.
+  HttpRequestParser parser(HttpLimits{});
+  const std::string bytes = "GET / HTTQ/1.1\r\nHost: x\r\n\r\n";
+  Status last = Status::need_more;
+  for (size_t at = 0; at < bytes.size() && last == Status::need_more; at += 3) {
+    size_t consumed = 0;
+    last = parser.feed(bytes.data() + at, std::min<size_t>(3, bytes.size() - at), consumed);
+  }
+  EXPECT_EQ(last, Status::error);
+  // Empty lines before a request are tolerated, as HTTP/1.1 allows.
+  EXPECT_EQ(parse_one("\r\nGET /a HTTP/1.0\r\n\r\n").path, "/a");
+}
+
 }  // namespace
 }  // namespace recado

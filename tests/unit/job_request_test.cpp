@@ -216,5 +216,10 @@ TEST(JobRequest, BodyMustBeAnObject) {
   }
 }
 
+TEST(JobRequest, HostileJsonIsRefusedNotThrown) {
+  EXPECT_FALSE(refused(R"({"kind":"noop","payload":{"n":1e400}})").empty());
+  EXPECT_FALSE(refused(R"({"kind":"noop","payload":)" + std::string(5000, '[') + "}").empty());
+}
+
 }  // namespace
 }  // namespace recado
