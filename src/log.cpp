@@ -72,12 +72,13 @@ void write(Level level, std::string_view message, const Fields& fields) {
     line = "\"msg\":\"" + json_escape(message) + "\"";
     for (const auto& [k, v] : fields) line += ",\"" + json_escape(k) + "\":\"" + json_escape(v) + "\"";
   } else {
-    line = std::string(message);
+    // One event, one line: control characters in the message are escaped too.
+    line = message.find_first_of("\r\n") == std::string_view::npos ? std::string(message) : json_escape(message);
     for (const auto& [k, v] : fields) {
       line += ' ';
       line += k;
       line += '=';
-      const bool quote = v.empty() || v.find_first_of(" \"=") != std::string::npos;
+      const bool quote = v.empty() || v.find_first_of(" \"=\r\n\t") != std::string::npos;
       line += quote ? "\"" + json_escape(v) + "\"" : v;
     }
   }

@@ -102,20 +102,20 @@ void Webhooks::handle(HttpRequest& req, HttpResponder res) {
         .counter("recado_webhook_auth_failures_total", "Webhooks refused for their credentials",
                  {{"tenant", tenant->id}, {"provider", provider_label}})
         .add();
-    log::warn("webhook refused: " + failure->reason,
-              {{"tenant", tenant->id}, {"provider", provider_label}, {"remote", req.remote}});
+    log::warn("webhook refused",
+              {{"tenant", tenant->id}, {"provider", provider_label}, {"remote", req.remote}, {"reason", failure->reason}});
     return answer(res, tenant->id, provider_label, HttpResponse::error(failure->status, failure->reason));
   }
 
   auto decoded = decode_webhook(*provider, req.body);
   if (auto* err = std::get_if<WebhookError>(&decoded)) {
-    log::warn("webhook refused: " + err->reason, {{"tenant", tenant->id}, {"provider", provider_label}});
+    log::warn("webhook refused", {{"tenant", tenant->id}, {"provider", provider_label}, {"reason", err->reason}});
     return answer(res, tenant->id, provider_label, HttpResponse::error(err->status, err->reason));
   }
   auto& webhook = std::get<DecodedWebhook>(decoded);
   if (webhook.events.empty()) {
     if (log::enabled(log::Level::debug))
-      log::debug("webhook ignored: " + webhook.ignored, {{"tenant", tenant->id}, {"provider", provider_label}});
+      log::debug("webhook ignored", {{"tenant", tenant->id}, {"provider", provider_label}, {"reason", webhook.ignored}});
     return answer(res, tenant->id, provider_label,
                   HttpResponse::json(200, "{\"ignored\":\"" + log::json_escape(webhook.ignored) + "\"}"));
   }
@@ -124,7 +124,7 @@ void Webhooks::handle(HttpRequest& req, HttpResponder res) {
                      std::make_shared<const std::string>(std::move(req.body)), std::move(webhook.events)};
   commit_.submit(std::move(write), [this, res, tenant = tenant->id, provider_label](DbResult<InboundWritten> r) mutable {
     if (!r.ok()) {
-      log::error("webhook not stored: " + r.error.message, {{"tenant", tenant}, {"provider", provider_label}});
+      log::error("webhook not stored", {{"tenant", tenant}, {"provider", provider_label}, {"error", r.error.message}});
       HttpResponse busy = HttpResponse::error(503, "the webhook could not be stored; send it again");
       busy.headers.emplace_back("Retry-After", "5");
       return answer(res, tenant, provider_label, std::move(busy));
