@@ -249,9 +249,6 @@ TenantConfig read_tenant(const std::string& id, Section& t) {
     tc.webhooks.push_back(read_webhook(*provider, w));
   }
   t.field<Duration>("debounce", tc.debounce);
-  t.field<Duration>("debounce_max", tc.debounce_max);
-  if (tc.debounce_max < tc.debounce)
-    throw ConfigError(t.location() + ": debounce_max must be at least debounce");
   t.finish();
   return tc;
 }
@@ -284,6 +281,7 @@ Config read(const YAML::Node& root, const std::string& file) {
   in.field<int>("max_connections", c.ingress.max_connections, positive);
   in.field<Duration>("idle_timeout", c.ingress.idle_timeout, positive_duration);
   in.field<int>("group_commit_max_batch", c.ingress.group_commit_max_batch, positive);
+  in.field<int>("group_commit_committers", c.ingress.group_commit_committers, positive);
   in.field<Duration>("read_timeout", c.ingress.read_timeout, positive_duration);
   in.field<Duration>("commit_timeout", c.ingress.commit_timeout, positive_duration);
   in.field<Duration>("dedup_window", c.ingress.dedup_window, positive_duration);
@@ -415,10 +413,11 @@ std::string dump_config(const Config& c) {
   out += fmt::format(
       "ingress:\n  host: \"{}\"\n  port: {}\n  api_token: {}\n  max_body_bytes: {}\n  max_header_bytes: {}\n"
       "  max_headers: {}\n  max_connections: {}\n  idle_timeout: {}\n  group_commit_max_batch: {}\n"
+      "  group_commit_committers: {}\n"
       "  read_timeout: {}\n  commit_timeout: {}\n  dedup_window: {}\n",
       c.ingress.host, c.ingress.port, masked(c.ingress.api_token), c.ingress.max_body_bytes,
       c.ingress.max_header_bytes, c.ingress.max_headers, c.ingress.max_connections,
-      format_duration(c.ingress.idle_timeout), c.ingress.group_commit_max_batch,
+      format_duration(c.ingress.idle_timeout), c.ingress.group_commit_max_batch, c.ingress.group_commit_committers,
       format_duration(c.ingress.read_timeout), format_duration(c.ingress.commit_timeout),
       format_duration(c.ingress.dedup_window));
   out += "worker:\n  queues:\n";
@@ -437,8 +436,7 @@ std::string dump_config(const Config& c) {
       format_duration(w.prune_interval));
   out += c.tenants.empty() ? "tenants: {}\n" : "tenants:\n";
   for (const auto& t : c.tenants) {
-    out += fmt::format("  {}:\n    debounce: {}\n    debounce_max: {}\n    webhooks:\n", t.id,
-                       format_duration(t.debounce), format_duration(t.debounce_max));
+    out += fmt::format("  {}:\n    debounce: {}\n    webhooks:\n", t.id, format_duration(t.debounce));
     for (const auto& w : t.webhooks) {
       out += fmt::format("      {}:\n", to_string(w.provider));
       auto secret = [&](const char* key, const Secret& s) {

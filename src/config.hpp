@@ -49,6 +49,7 @@ struct IngressConfig {
   int max_connections = 4096;
   Duration idle_timeout = std::chrono::seconds{30};
   int group_commit_max_batch = 1000;  // requests per INSERT transaction
+  int group_commit_committers = 1;    // such transactions in flight at once
   Duration read_timeout = std::chrono::seconds{10};    // a request must arrive in full within this
   Duration commit_timeout = std::chrono::seconds{5};   // no commit by then: 503, the sender retries
   Duration dedup_window = std::chrono::hours{24 * 7};  // inbound webhooks are kept (and deduplicated) this long
@@ -74,10 +75,9 @@ struct WebhookConfig {
 struct TenantConfig {
   std::string id;
   std::vector<WebhookConfig> webhooks;
-  // A burst of inbound messages is answered once: the reply waits until the conversation
-  // has been quiet for `debounce`, but never longer than `debounce_max` after the first.
+  // A burst of inbound messages is answered once: the reply runs `debounce` after the first
+  // message of the burst and answers every message that arrived by then.
   Duration debounce = std::chrono::seconds{3};
-  Duration debounce_max = std::chrono::seconds{15};
 
   const WebhookConfig* webhook(Provider p) const;
 };

@@ -1,11 +1,13 @@
 #pragma once
-// Group commit. Callers on the loop submit items; one committer task on a database thread
-// takes everything waiting (up to max_batch), stores it in one statement, hands the results
-// back to the loop and at once takes the next batch, so the loop is never on the path
-// between two commits. Many concurrent callers thus cost one commit (and one fsync) per
-// batch, and each caller's `done` runs only after its item's commit.
-//  - A batch the database refuses is retried one item per transaction, so one bad item
-//    cannot sink its neighbours.
+// Group commit. Callers on the loop submit items; committer tasks on database threads (up to
+// `committers` at once) each take everything waiting (up to max_batch), store it in one
+// statement, hand the results back to the loop and at once take the next batch, so the loop
+// is never on the path between two commits. Many concurrent callers thus cost one commit
+// (and one fsync) per batch, and each caller's `done` runs only after its item's commit.
+// With two committers, one batch is written while the other waits for its flush.
+//  - A batch the database refuses (or that loses a deadlock) is retried one item per
+//    transaction, so one bad item cannot sink its neighbours. Stores take their locks in
+//    one order (sorted keys), so concurrent batches do not deadlock in the first place.
 //  - Wake-ups: the committer sends NOTIFY for the queues the store names after their commit,
 //    at once when nothing else is waiting and at most every 2 ms under load.
 //  - An item not committed within `timeout` is answered with an error (DbError::timeout):
@@ -32,6 +34,7 @@ namespace recado {
 
 struct GroupCommitOptions {
   int max_batch = 1000;
+  int committers = 1;  // batches in flight at once, each on its own database thread
   Duration timeout = std::chrono::seconds{5};
   Histogram* batch_sizes = nullptr;     // items per committed batch
   Histogram* commit_seconds = nullptr;  // time a batch's statement took
@@ -60,8 +63,8 @@ class GroupCommit {
     {
       std::lock_guard lock(shared_->mutex);
       shared_->waiting.push_back({std::move(item), std::move(answer), false});
-      start = !shared_->committing;
-      shared_->committing = true;
+      start = shared_->committers < shared_->options.committers;
+      if (start) ++shared_->committers;
     }
     if (start) start_committer();
   }
@@ -89,9 +92,9 @@ class GroupCommit {
     EventLoop& loop;
     GroupCommitOptions options;
     Store store;
-    std::mutex mutex;  // guards waiting and committing
+    std::mutex mutex;  // guards waiting and committers
     Batch waiting;
-    bool committing = false;
+    int committers = 0;  // committer tasks running
   };
 
   Duration timeout() const { return shared_->options.timeout; }
@@ -117,7 +120,8 @@ class GroupCommit {
         [this, current](DbResult<bool> r) {
           if (r.ok()) return;
           std::shared_ptr<Batch> failed = *current;
-          if (failed && failed->size() > 1 && r.error.kind == DbError::Kind::query) {
+          const bool refused = r.error.kind == DbError::Kind::query || r.error.kind == DbError::Kind::conflict;
+          if (failed && failed->size() > 1 && refused) {
             log::warn("a group commit failed; retrying its items one by one",
                       {{"items", std::to_string(failed->size())}, {"error", r.error.message}});
             std::lock_guard lock(shared_->mutex);
@@ -139,7 +143,7 @@ class GroupCommit {
           {
             std::lock_guard lock(shared_->mutex);
             restart = !shared_->waiting.empty();
-            shared_->committing = restart;
+            if (!restart) --shared_->committers;
           }
           if (restart) start_committer();
         });
@@ -155,7 +159,7 @@ class GroupCommit {
       {
         std::lock_guard lock(shared.mutex);
         if (shared.waiting.empty()) {
-          shared.committing = false;
+          --shared.committers;
           return;
         }
         // Items of a failed batch are retried one per transaction.

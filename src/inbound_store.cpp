@@ -52,14 +52,14 @@ const std::string kStore = R"SQL(
       n int, raw int, tenant text, provider text, type text, dedup_key text, conversation text,
       message_id text, sender text, sender_name text, kind text, body text, from_me boolean,
       chat text, detail jsonb, occurred_us bigint, reply boolean, sync boolean,
-      debounce_us bigint, debounce_max_us bigint)
+      debounce_us bigint)
   ), stored AS (
     INSERT INTO recado.inbound (tenant, provider, type, dedup_key, conversation, message_id, sender,
                                 sender_name, kind, body, from_me, chat, detail, occurred_at, raw)
     SELECT tenant, provider, type, dedup_key, conversation, message_id, sender, sender_name, kind,
            body, from_me, chat, detail,
            'epoch'::timestamptz + occurred_us * interval '1 microsecond', ($2::text[])[raw]
-    FROM input ORDER BY n
+    FROM input ORDER BY tenant, provider, dedup_key  -- one lock order for concurrent batches
     ON CONFLICT (tenant, provider, dedup_key) DO NOTHING
     RETURNING id, tenant, provider, dedup_key
   ), fresh AS (
@@ -67,17 +67,16 @@ const std::string kStore = R"SQL(
   ), replies AS (
     INSERT INTO recado.jobs (queue, kind, payload, run_at, dedup_key, sequence_key, dedup_until_started)
     SELECT 'llm_reply', 'llm_reply',
-           jsonb_build_object('tenant', tenant, 'provider', min(provider), 'conversation', conversation,
-                              'reply_by', now() + max(debounce_max_us) * interval '1 microsecond'),
+           jsonb_build_object('tenant', tenant, 'provider', min(provider), 'conversation', conversation),
            now() + max(debounce_us) * interval '1 microsecond',
            'llm_reply:' || tenant || ':' || conversation,
            'conversation:' || tenant || ':' || conversation, true
     FROM fresh WHERE reply
     GROUP BY tenant, conversation
-    ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO UPDATE
-      SET run_at = least(greatest(recado.jobs.run_at, excluded.run_at),
-                         (recado.jobs.payload->>'reply_by')::timestamptz)
-      WHERE recado.jobs.state = 'available' AND recado.jobs.dedup_until_started
+    ORDER BY 'llm_reply:' || tenant || ':' || conversation  -- one lock order for concurrent batches
+    -- A reply already waiting answers this message too. DO NOTHING takes no row lock, so
+    -- concurrent batches never wait on each other's reply jobs.
+    ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
   ), syncs AS (
     INSERT INTO recado.jobs (queue, kind, payload, sequence_key)
     SELECT 'calcom_sync', 'calcom_sync',
@@ -134,8 +133,7 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
       if (e.occurred_at) input += ",\"occurred_us\":" + std::to_string(epoch_micros(*e.occurred_at));
       input += e.wants_reply() ? ",\"reply\":true" : ",\"reply\":false";
       input += e.wants_sync() ? ",\"sync\":true" : ",\"sync\":false";
-      input += ",\"debounce_us\":" + std::to_string(write.debounce.count());
-      input += ",\"debounce_max_us\":" + std::to_string(write.debounce_max.count()) + "}";
+      input += ",\"debounce_us\":" + std::to_string(write.debounce.count()) + "}";
       rows.emplace_back(w, &e);
     }
   }

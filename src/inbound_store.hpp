@@ -2,9 +2,9 @@
 // Webhooks into PostgreSQL: each event once (recado.inbound, unique per tenant, provider and
 // dedup key), and in the same statement the jobs the new ones start:
 //  - a message from a contact: one llm_reply job per conversation (sequence key: the
-//    conversation), debounced: it runs once the conversation has been quiet for the
-//    tenant's debounce, at most debounce_max after the first message; a message arriving
-//    while that job waits joins it, one arriving after it started gets a job of its own;
+//    conversation), debounced: it runs the tenant's debounce after the first message, and
+//    messages arriving while it waits join it (it answers them all); one arriving after it
+//    started gets a job of its own, which runs after it;
 //  - a Cal.com booking event: one calcom_sync job (sequence key: the booking).
 // Blocking; call from a database thread. Errors surface as libpqxx exceptions.
 #include <pqxx/pqxx>
@@ -29,7 +29,6 @@ struct InboundWrite {
   std::string tenant;
   Provider provider = Provider::evolution;
   Duration debounce{};
-  Duration debounce_max{};
   std::shared_ptr<const std::string> raw;
   std::vector<InboundEvent> events;
 };

@@ -15,7 +15,7 @@ Ingress::Ingress(EventLoop& loop, DbPool& pool, const IngressConfig& config, std
       clock_(clock),
       metrics_(metrics),
       enqueuer_(loop, pool,
-                {config.group_commit_max_batch, config.commit_timeout,
+                {config.group_commit_max_batch, config.group_commit_committers, config.commit_timeout,
                  &metrics.histogram("recado_job_commit_batch_size", "Jobs committed per transaction (POST /v1/jobs)",
                                     size_buckets()),
                  &metrics.histogram("recado_job_commit_seconds", "Time to commit a batch of jobs (POST /v1/jobs)",

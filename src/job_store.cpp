@@ -88,7 +88,7 @@ std::vector<Inserted> insert_batch(pqxx::transaction_base& tx, const std::vector
              CASE WHEN run_at_us IS NULL THEN now()
                   ELSE 'epoch'::timestamptz + run_at_us * interval '1 microsecond' END,
              dedup_key, sequence_key, coalesce(max_attempts, 25)
-      FROM input
+      FROM input ORDER BY dedup_key  -- one lock order for concurrent batches
       ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
       RETURNING id
     )

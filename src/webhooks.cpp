@@ -51,7 +51,7 @@ Webhooks::Webhooks(EventLoop& loop, DbPool& pool, const IngressConfig& config, s
       clock_(clock),
       metrics_(metrics),
       commit_(loop, pool,
-              {config.group_commit_max_batch, config.commit_timeout,
+              {config.group_commit_max_batch, config.group_commit_committers, config.commit_timeout,
                &metrics.histogram("recado_webhook_commit_batch_size", "Webhooks committed per transaction",
                                   size_buckets()),
                &metrics.histogram("recado_webhook_commit_seconds", "Time to commit a batch of webhooks",
@@ -120,7 +120,7 @@ void Webhooks::handle(HttpRequest& req, HttpResponder res) {
                   HttpResponse::json(200, "{\"ignored\":\"" + log::json_escape(webhook.ignored) + "\"}"));
   }
 
-  InboundWrite write{tenant->id, *provider, tenant->debounce, tenant->debounce_max,
+  InboundWrite write{tenant->id, *provider, tenant->debounce,
                      std::make_shared<const std::string>(std::move(req.body)), std::move(webhook.events)};
   commit_.submit(std::move(write), [this, res, tenant = tenant->id, provider_label](DbResult<InboundWritten> r) mutable {
     if (!r.ok()) {

@@ -19,7 +19,7 @@ struct Outcomes {
 Outcomes enqueue_all(const std::string& url, const std::vector<NewJob>& jobs) {
   EventLoop loop;
   DbPool pool(loop, url, 2);
-  Enqueuer enqueuer(loop, pool, {1000, std::chrono::seconds{30}});
+  Enqueuer enqueuer(loop, pool, {1000, 2, std::chrono::seconds{30}});
   Outcomes out;
   out.results.resize(jobs.size());
   size_t answered = 0;

@@ -120,7 +120,7 @@ class HostileTest : public ::testing::Test {
   }
 
   TestDatabase db;
-  IngressServer server{db.url(), test::webhook_ingress_config(), {test::webhook_tenant("clinic", 30s, 60s)}};
+  IngressServer server{db.url(), test::webhook_ingress_config(), {test::webhook_tenant("clinic", 30s)}};
   HttpClient http;
   std::pair<long long, long long> before_;
 };
@@ -277,7 +277,7 @@ TEST_F(HostileTest, DeepNestingIs400BeforeParsing) {
   // A roomier ingress, for the 10,000 levels of the usual attack.
   IngressConfig roomy = test::webhook_ingress_config();
   roomy.max_body_bytes = 1 << 20;
-  IngressServer big(db.url(), roomy, {test::webhook_tenant("clinic", 30s, 60s)});
+  IngressServer big(db.url(), roomy, {test::webhook_tenant("clinic", 30s)});
   for (const std::string& body : {std::string(10000, '['), std::string(100000, '{')}) {
     expect_refused(http.post(big.url("/webhooks/clinic/evolution"), body, test::evolution_token_headers()), 400);
     expect_refused(http.post(big.url("/webhooks/clinic/cloudapi"), body, test::cloudapi_headers(body)), 400);

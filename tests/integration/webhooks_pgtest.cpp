@@ -34,7 +34,7 @@ class WebhooksTest : public ::testing::Test {
   // clinic: every provider, replies wait 30 s (so jobs stay 'available' to be looked at);
   // quick: Evolution only, replies at once.
   IngressServer server{db.url(), test::webhook_ingress_config(),
-                       {test::webhook_tenant("clinic", 30s, 60s), test::evolution_only_tenant("quick", 0s, 15s)}};
+                       {test::webhook_tenant("clinic", 30s), test::evolution_only_tenant("quick", 0s)}};
   HttpClient http;
 
   std::string hook(const std::string& tenant, const std::string& provider, const std::string& rest = "") {
@@ -116,7 +116,6 @@ TEST_F(WebhooksTest, EvolutionMessageIsStoredAsSentAndStartsADebouncedReply) {
   const json job = row(
       "SELECT queue, kind, state, attempt, sequence_key, dedup_key, dedup_until_started, payload, "
       "run_at = created_at + interval '30 seconds' AS debounced, "
-      "(payload->>'reply_by')::timestamptz = created_at + interval '60 seconds' AS reply_by_is_max, "
       "extract(epoch FROM run_at - now()) AS wait FROM recado.jobs");
   EXPECT_EQ(job["queue"], "llm_reply");
   EXPECT_EQ(job["kind"], "llm_reply");
@@ -126,13 +125,11 @@ TEST_F(WebhooksTest, EvolutionMessageIsStoredAsSentAndStartsADebouncedReply) {
   EXPECT_EQ(job["dedup_key"], std::string("llm_reply:clinic:") + kJid);
   EXPECT_EQ(job["dedup_until_started"], true);
   EXPECT_EQ(job["debounced"], true);
-  EXPECT_EQ(job["reply_by_is_max"], true);
   EXPECT_GT(job["wait"].get<double>(), 25.0);
   EXPECT_LE(job["wait"].get<double>(), 30.0);
   EXPECT_EQ(job["payload"]["tenant"], "clinic");
   EXPECT_EQ(job["payload"]["conversation"], kJid);
   EXPECT_EQ(job["payload"]["provider"], "evolution");
-  EXPECT_TRUE(job["payload"].contains("reply_by"));
 }
 
 TEST_F(WebhooksTest, HiddenNumbersAndAwkwardTextSurviveIntact) {
@@ -232,30 +229,12 @@ TEST_F(WebhooksTest, BurstFromOneContactIsAnsweredOnce) {
   }
   EXPECT_EQ(inbound(), 5);
   ASSERT_EQ(jobs(), 1);
-  for (size_t i = 1; i < run_ats.size(); ++i) EXPECT_GE(run_ats[i], run_ats[i - 1]) << "message " << i;
-  EXPECT_GT(run_ats.back(), run_ats.front()) << "later messages must push the reply later";
+  // The window counts from the first message: later ones join the reply, never delay it.
+  for (size_t i = 1; i < run_ats.size(); ++i) EXPECT_EQ(run_ats[i], run_ats[0]) << "message " << i;
   const json job = row(
-      "SELECT run_at <= (payload->>'reply_by')::timestamptz AS capped, "
-      "(payload->>'reply_by')::timestamptz = created_at + interval '60 seconds' AS reply_by_kept, "
-      "run_at = (SELECT max(received_at) FROM recado.inbound) + interval '30 seconds' AS after_last FROM recado.jobs");
-  EXPECT_EQ(job["capped"], true);
-  EXPECT_EQ(job["reply_by_kept"], true) << "reply_by counts from the first message";
-  EXPECT_EQ(job["after_last"], true) << "the reply waits for quiet after the last message";
-}
-
-TEST_F(WebhooksTest, ReplyWaitsNoLongerThanDebounceMax) {
-  expect_accepted(evolution(test::evolution_message("CAP1", kJid, "um")), 1, 0);
-  // As if the first message had come 50 s ago: 10 s of its 60 s allowance are left, and a
-  // message now would want the reply 30 s from now.
-  db.scalar("UPDATE recado.jobs SET run_at = run_at - interval '50 seconds', "
-            "payload = jsonb_set(payload, '{reply_by}', to_jsonb((payload->>'reply_by')::timestamptz - interval '50 seconds'))");
-  expect_accepted(evolution(test::evolution_message("CAP2", kJid, "dois")), 1, 0);
-  ASSERT_EQ(jobs(), 1);
-  const json job = row(
-      "SELECT run_at = (payload->>'reply_by')::timestamptz AS at_cap, extract(epoch FROM run_at - now()) AS wait "
+      "SELECT run_at = (SELECT min(received_at) FROM recado.inbound) + interval '30 seconds' AS after_first "
       "FROM recado.jobs");
-  EXPECT_EQ(job["at_cap"], true);
-  EXPECT_LT(job["wait"].get<double>(), 11.0);
+  EXPECT_EQ(job["after_first"], true) << "the reply runs one debounce after the first message";
 }
 
 TEST_F(WebhooksTest, MessageAfterTheReplyStartedGetsAJobOfItsOwn) {
@@ -644,7 +623,7 @@ TEST_F(WebhooksTest, MetricsCountRequestsFailuresDuplicatesAndCommits) {
 
 TEST_F(WebhooksTest, UnreachableDatabaseMeans503NeverAccepted) {
   IngressServer broken("postgresql:///nowhere?host=/nonexistent-socket-dir", test::webhook_ingress_config(),
-                       {test::webhook_tenant("clinic", 30s, 60s)});
+                       {test::webhook_tenant("clinic", 30s)});
   const std::string body = test::evolution_message("DOWN1", kJid, "oi");
   for (int i = 0; i < 3; ++i) {
     auto r = http.post(broken.url("/webhooks/clinic/evolution"), body, test::evolution_token_headers());
@@ -671,7 +650,7 @@ TEST_F(WebhooksTest, UnreachableDatabaseMeans503NeverAccepted) {
 TEST_F(WebhooksTest, SlowDatabaseMeans503AfterTheCommitTimeout) {
   IngressConfig config = test::webhook_ingress_config();
   config.commit_timeout = 300ms;
-  IngressServer slow(db.url(), config, {test::webhook_tenant("clinic", 30s, 60s)});
+  IngressServer slow(db.url(), config, {test::webhook_tenant("clinic", 30s)});
   const std::string body = test::evolution_message("SLOW1", kJid, "oi");
   pqxx::connection locker(db.url());
   pqxx::work lock(locker);

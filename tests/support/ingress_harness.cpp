@@ -189,11 +189,10 @@ namespace {
 Secret secret(const char* value) { return Secret{value, "config"}; }
 }  // namespace
 
-TenantConfig webhook_tenant(const std::string& id, Duration debounce, Duration debounce_max) {
+TenantConfig webhook_tenant(const std::string& id, Duration debounce) {
   TenantConfig t;
   t.id = id;
   t.debounce = debounce;
-  t.debounce_max = debounce_max;
   WebhookConfig evolution;
   evolution.provider = Provider::evolution;
   evolution.token = secret(kEvolutionToken);
@@ -215,11 +214,10 @@ TenantConfig webhook_tenant(const std::string& id, Duration debounce, Duration d
   return t;
 }
 
-TenantConfig evolution_only_tenant(const std::string& id, Duration debounce, Duration debounce_max) {
+TenantConfig evolution_only_tenant(const std::string& id, Duration debounce) {
   TenantConfig t;
   t.id = id;
   t.debounce = debounce;
-  t.debounce_max = debounce_max;
   WebhookConfig evolution;
   evolution.provider = Provider::evolution;
   evolution.token = secret(kEvolutionToken);

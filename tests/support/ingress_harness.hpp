@@ -96,9 +96,9 @@ inline constexpr const char* kCalcomSecret = "cal-secret";
 inline constexpr const char* kChatwootSecret = "cw-secret";
 
 // A tenant taking all five providers, with the credentials above.
-TenantConfig webhook_tenant(const std::string& id, Duration debounce, Duration debounce_max);
+TenantConfig webhook_tenant(const std::string& id, Duration debounce);
 // A tenant taking only Evolution webhooks (token kEvolutionToken).
-TenantConfig evolution_only_tenant(const std::string& id, Duration debounce, Duration debounce_max);
+TenantConfig evolution_only_tenant(const std::string& id, Duration debounce);
 
 // An ingress configuration for tests: port 0, small timeouts, 4 KiB bodies.
 IngressConfig webhook_ingress_config();

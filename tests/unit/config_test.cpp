@@ -448,7 +448,6 @@ TEST_F(ConfigTest, ExampleFileParsesAndHoldsTheDefaults) {
   EXPECT_EQ(example.tenants[0].id, "clinic1");
   EXPECT_EQ(example.tenants[0].webhooks.size(), 5u);
   EXPECT_EQ(example.tenants[0].debounce, TenantConfig{}.debounce);
-  EXPECT_EQ(example.tenants[0].debounce_max, TenantConfig{}.debounce_max);
   example.tenants.clear();
   EXPECT_EQ(dump_config(example), dump_config(defaults));
 }
@@ -487,7 +486,6 @@ constexpr const char* kFullTenant = R"(
 tenants:
   clinic1:
     debounce: 2s
-    debounce_max: 20s
     webhooks:
       evolution:
         token: evo-tok-1
@@ -515,7 +513,6 @@ TEST_F(ConfigTest, FullTenantParses) {
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->id, "clinic1");
   EXPECT_EQ(t->debounce, seconds{2});
-  EXPECT_EQ(t->debounce_max, seconds{20});
   ASSERT_EQ(t->webhooks.size(), 5u);
 
   const WebhookConfig* evolution = t->webhook(Provider::evolution);
@@ -550,7 +547,6 @@ TEST_F(ConfigTest, FullTenantParses) {
   const TenantConfig* t2 = c.tenant("clinic-2");
   ASSERT_NE(t2, nullptr);
   EXPECT_EQ(t2->debounce, seconds{3});
-  EXPECT_EQ(t2->debounce_max, seconds{15});
   ASSERT_EQ(t2->webhooks.size(), 1u);
   ASSERT_NE(t2->webhook(Provider::calcom), nullptr);
   EXPECT_EQ(t2->webhook(Provider::cloudapi), nullptr);
@@ -638,21 +634,9 @@ TEST_F(ConfigTest, BadTenantIdIsAnError) {
       1u);
 }
 
-TEST_F(ConfigTest, DebounceMaxShorterThanDebounceIsAnError) {
-  const std::string msg =
-      error_of("tenants:\n  clinic1:\n    debounce: 10s\n    debounce_max: 5s\n");
-  EXPECT_TRUE(contains(msg, "debounce_max"));
-  EXPECT_TRUE(contains(msg, "tenants.clinic1"));
-  EXPECT_TRUE(contains(msg, "recado.yaml:"));
-  // Equal is fine: no waiting beyond the first quiet period.
-  const Config c =
-      parse_config("tenants:\n  clinic1:\n    debounce: 5s\n    debounce_max: 5s\n", "recado.yaml");
-  EXPECT_EQ(c.tenants[0].debounce_max, seconds{5});
-}
-
-TEST_F(ConfigTest, DebounceAloneMustNotPassTheDefaultMax) {
-  // debounce_max defaults to 15s: a longer debounce alone contradicts it.
-  EXPECT_TRUE(contains(error_of("tenants:\n  clinic1:\n    debounce: 30s\n"), "debounce_max"));
+TEST_F(ConfigTest, DebounceMaxIsNotAKey) {
+  // The reply runs one debounce after the first message; there is no second knob.
+  EXPECT_TRUE(contains(error_of("tenants:\n  clinic1:\n    debounce_max: 5s\n"), "unknown key"));
 }
 
 TEST_F(ConfigTest, EnvironmentOverridesATenantSecret) {
@@ -746,7 +730,6 @@ TEST_F(ConfigTest, DumpOfTenantsReadsBack) {
   const Config again = parse_config(dump_config(original), "dump.yaml");
   ASSERT_EQ(again.tenants.size(), 2u);
   EXPECT_EQ(again.tenant("clinic1")->debounce, seconds{2});
-  EXPECT_EQ(again.tenant("clinic1")->debounce_max, seconds{20});
   EXPECT_EQ(again.tenant("clinic1")->webhooks.size(), 5u);
   EXPECT_EQ(again.tenant("clinic1")->webhook(Provider::evolution)->token_header, "x-evo-token");
   EXPECT_TRUE(again.tenant("clinic-2")->webhook(Provider::calcom)->allow_unsigned);
