@@ -33,6 +33,19 @@ class BenchDatabase {
   std::string socket_dir_;
 };
 
+// A fresh folder under /tmp named after `name`, removed with everything in it.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // The summary line.
 void summary(const std::string& name, double value, const std::string& unit, double ratio,
              const std::string& reference, const std::string& goal, bool pass);

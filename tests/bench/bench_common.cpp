@@ -53,4 +53,15 @@ void summary(const std::string& name, double value, const std::string& unit, dou
             << std::flush;
 }
 
+ScratchDir::ScratchDir(const std::string& name) {
+  std::string tmpl = "/tmp/recado-bench-" + name + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
 }  // namespace recado::bench

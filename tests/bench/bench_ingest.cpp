@@ -44,24 +44,6 @@ constexpr const char* kCloudSecret = "bench-app-secret";
 constexpr const char* kEvolutionToken = "bench-evolution-token";
 constexpr const char* kNginx = "/usr/sbin/nginx";
 
-// A fresh folder under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/recado-bench-ingest-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // ---- the webhooks -------------------------------------------------------------------------
 
 const char* const kFirstNames[] = {"Ana", "João", "Maria", "José", "Francisca", "Antônio", "Luíza", "Carlos",
@@ -452,7 +434,7 @@ int ingest(const Options& options) {
     throw std::runtime_error("nginx is missing (scripts/bootstrap installs it; its own copy is run, not the service)");
   BenchDatabase db;
   pqxx::connection conn(db.url());
-  TempDir tmp;
+  ScratchDir tmp("ingest");
 
   // Enough distinct webhooks that recado does not run out within the run; nginx may well
   // run out, which does not matter to it.

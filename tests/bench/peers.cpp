@@ -120,19 +120,6 @@ std::optional<std::string> on_path(const std::string& name) {
   return std::nullopt;
 }
 
-// A scratch folder under /tmp, removed with everything in it.
-struct Scratch {
-  std::string dir;
-  Scratch() {
-    char tmpl[] = "/tmp/recado-bench-graphile-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    dir = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
 
 void drop_schema(const std::string& url) {
   pqxx::connection conn(url);
@@ -151,10 +138,10 @@ int graphile_peer(const BenchDatabase& db, int n, double recado_rate) {
               << " is not on PATH; install Node.js (with npm) to compare with graphile-worker\n";
     return 1;
   }
-  Scratch scratch;
-  std::ofstream(scratch.dir + "/package.json") << "{\"name\": \"recado-bench-graphile\", \"private\": true}\n";
-  std::ofstream(scratch.dir + "/runner.mjs") << kRunner;
-  auto install = test::run_command({"/usr/bin/env", "-C", scratch.dir, *npm, "install", "--no-save", "--no-audit",
+  ScratchDir scratch("graphile");
+  std::ofstream(scratch.path() + "/package.json") << "{\"name\": \"recado-bench-graphile\", \"private\": true}\n";
+  std::ofstream(scratch.path() + "/runner.mjs") << kRunner;
+  auto install = test::run_command({"/usr/bin/env", "-C", scratch.path(), *npm, "install", "--no-save", "--no-audit",
                                     "--no-fund", "--no-package-lock", "--loglevel=error", "graphile-worker@0.18"},
                                    {}, std::chrono::minutes{5});
   if (install.code != 0) {
@@ -172,7 +159,7 @@ int graphile_peer(const BenchDatabase& db, int n, double recado_rate) {
   int best_concurrency = 0;
   bool said_version = false;
   for (int concurrency : {25, 50, 100}) {
-    auto r = test::run_command({"/usr/bin/env", "-C", scratch.dir, *node, "runner.mjs", db.url(), std::to_string(n),
+    auto r = test::run_command({"/usr/bin/env", "-C", scratch.path(), *node, "runner.mjs", db.url(), std::to_string(n),
                                 std::to_string(concurrency), std::to_string(timeout_s)},
                                {{"NO_LOG_SUCCESS", "1"}}, std::chrono::seconds{timeout_s + 30});
     std::smatch m;

@@ -71,18 +71,9 @@ TEST_F(IngressTest, EnqueuesAJobAndAnswersWithItsId) {
 }
 
 TEST_F(IngressTest, AcceptedJobsWakeListeningWorkers) {
-  pqxx::connection listener(db.url());
-  struct Receiver : pqxx::notification_receiver {
-    std::set<std::string> got;
-    explicit Receiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, "recado_jobs") {}
-    void operator()(const std::string& payload, int) override { got.insert(payload); }
-  } receiver(listener);
-  listener.get_notifs();
+  test::WakeupListener wakeups(db.url());
   ASSERT_EQ(http.post(server.url("/v1/jobs"), R"({"kind":"noop","queue":"whatsapp_send"})", kAuth).status, 202);
-  ASSERT_TRUE(test::poll_until([&] {
-    listener.get_notifs();
-    return receiver.got.count("whatsapp_send") == 1;
-  }));
+  ASSERT_TRUE(wakeups.woken("whatsapp_send"));
 }
 
 TEST_F(IngressTest, DuplicateDedupKeyReturnsTheSameJob) {

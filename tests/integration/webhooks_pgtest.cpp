@@ -291,22 +291,13 @@ TEST_F(WebhooksTest, OwnGroupAndBroadcastMessagesAreStoredWithoutAReply) {
 }
 
 TEST_F(WebhooksTest, TenantWithoutDebounceRepliesAtOnceAndWakesWorkers) {
-  pqxx::connection listener(db.url());
-  struct Receiver : pqxx::notification_receiver {
-    std::set<std::string> got;
-    explicit Receiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, "recado_jobs") {}
-    void operator()(const std::string& payload, int) override { got.insert(payload); }
-  } receiver(listener);
-  listener.get_notifs();
+  test::WakeupListener wakeups(db.url());
   expect_accepted(evolution(test::evolution_message("NOW1", kJid, "oi"), "quick"), 1, 0);
   const json job = row("SELECT run_at = created_at AS now, payload->>'tenant' AS tenant, sequence_key FROM recado.jobs");
   EXPECT_EQ(job["now"], true);
   EXPECT_EQ(job["tenant"], "quick");
   EXPECT_EQ(job["sequence_key"], std::string("conversation:quick:") + kJid);
-  EXPECT_TRUE(test::poll_until([&] {
-    listener.get_notifs();
-    return receiver.got.count("llm_reply") == 1;
-  }, 5000ms));
+  EXPECT_TRUE(wakeups.woken("llm_reply"));
 }
 
 TEST_F(WebhooksTest, TenantsAreKeptApart) {

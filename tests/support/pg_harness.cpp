@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "src/local_postgres.hpp"
@@ -138,6 +139,27 @@ bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds tim
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
+}
+
+struct WakeupListener::State {
+  struct Receiver : pqxx::notification_receiver {
+    std::set<std::string> got;
+    explicit Receiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, "recado_jobs") {}
+    void operator()(const std::string& payload, int) override { got.insert(payload); }
+  };
+  explicit State(const std::string& url) : conn(url), receiver(conn) { conn.get_notifs(); }
+  pqxx::connection conn;
+  Receiver receiver;
+};
+
+WakeupListener::WakeupListener(const std::string& url) : state_(std::make_unique<State>(url)) {}
+WakeupListener::~WakeupListener() = default;
+
+bool WakeupListener::woken(const std::string& queue, std::chrono::milliseconds timeout) {
+  return poll_until([&] {
+    state_->conn.get_notifs();
+    return state_->receiver.got.count(queue) > 0;
+  }, timeout);
 }
 
 }  // namespace recado::test

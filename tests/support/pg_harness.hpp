@@ -43,4 +43,18 @@ bool start_server();
 bool poll_until(const std::function<bool()>& done,
                 std::chrono::milliseconds timeout = std::chrono::seconds{20});
 
+// Listens, on a connection of its own, for the wake-ups the queue sends its workers
+// (NOTIFY recado_jobs, the payload a queue name). Listening starts in the constructor.
+class WakeupListener {
+ public:
+  explicit WakeupListener(const std::string& url);
+  ~WakeupListener();
+  // Whether a wake-up for `queue` arrives within `timeout` (or has arrived).
+  bool woken(const std::string& queue, std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace recado::test
