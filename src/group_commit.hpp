@@ -38,6 +38,7 @@ struct GroupCommitOptions {
   Duration timeout = std::chrono::seconds{5};
   Histogram* batch_sizes = nullptr;     // items per committed batch
   Histogram* commit_seconds = nullptr;  // time a batch's statement took
+  int min_extra_batch = 16;             // items waiting before a committer beyond the first starts
 };
 
 template <typename Item, typename Result>
@@ -63,7 +64,10 @@ class GroupCommit {
     {
       std::lock_guard lock(shared_->mutex);
       shared_->waiting.push_back({std::move(item), std::move(answer), false});
-      start = shared_->committers < shared_->options.committers;
+      // A second committer is worth its own commit only for a batch of some size.
+      start = shared_->committers == 0 ||
+              (shared_->committers < shared_->options.committers &&
+               shared_->waiting.size() >= static_cast<size_t>(shared_->options.min_extra_batch));
       if (start) ++shared_->committers;
     }
     if (start) start_committer();

@@ -71,7 +71,9 @@ const std::string kStore = R"SQL(
            now() + max(debounce_us) * interval '1 microsecond',
            'llm_reply:' || tenant || ':' || conversation,
            'conversation:' || tenant || ':' || conversation, true
-    FROM fresh WHERE reply
+    FROM fresh
+    WHERE reply AND NOT EXISTS (  -- the common case, a reply already waiting, costs one probe
+      SELECT 1 FROM recado.jobs j WHERE j.dedup_key = 'llm_reply:' || fresh.tenant || ':' || fresh.conversation)
     GROUP BY tenant, conversation
     ORDER BY 'llm_reply:' || tenant || ':' || conversation  -- one lock order for concurrent batches
     -- A reply already waiting answers this message too. DO NOTHING takes no row lock, so

@@ -113,8 +113,6 @@ CREATE TABLE recado.inbound (
   raw           text NOT NULL,
   UNIQUE (tenant, provider, dedup_key)
 );
--- A conversation's history, oldest first.
-CREATE INDEX inbound_conversation ON recado.inbound (tenant, conversation, id);
 -- Pruning by age; rows arrive in time order, which a BRIN index needs.
 CREATE INDEX inbound_received ON recado.inbound USING brin (received_at);
 
