@@ -38,10 +38,11 @@ int Ingress::start() {
 void Ingress::shutdown(std::function<void()> closed) { server_.close(std::move(closed)); }
 
 void Ingress::answer(HttpResponder& res, const char* route, HttpResponse response) {
-  metrics_
-      .counter("recado_http_requests_total", "Requests answered outside /webhooks, by route and status",
-               {{"route", route}, {"status", std::to_string(response.status)}})
-      .add();
+  Counter*& counter = answered_[{route, response.status}];
+  if (!counter)
+    counter = &metrics_.counter("recado_http_requests_total", "Requests answered outside /webhooks, by route and status",
+                                {{"route", route}, {"status", std::to_string(response.status)}});
+  counter->add();
   res.send(std::move(response));
 }
 

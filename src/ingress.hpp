@@ -8,6 +8,7 @@
 //   GET  /metrics       Prometheus text
 // Loop thread only.
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -42,6 +43,7 @@ class Ingress {
   std::set<std::string> job_kinds_;
   const Clock& clock_;
   Metrics& metrics_;
+  std::map<std::pair<std::string_view, int>, Counter*> answered_;  // by route and status
   Enqueuer enqueuer_;
   Webhooks webhooks_;
   HttpServer server_;

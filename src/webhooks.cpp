@@ -60,10 +60,11 @@ Webhooks::Webhooks(EventLoop& loop, DbPool& pool, const IngressConfig& config, s
 
 void Webhooks::answer(HttpResponder& res, const std::string& tenant, const std::string& provider,
                       HttpResponse response) {
-  metrics_
-      .counter("recado_webhook_requests_total", "Webhook requests answered, by tenant, provider and status",
-               {{"tenant", tenant}, {"provider", provider}, {"status", std::to_string(response.status)}})
-      .add();
+  Counter*& counter = answered_[{tenant, provider, response.status}];
+  if (!counter)
+    counter = &metrics_.counter("recado_webhook_requests_total", "Webhook requests answered, by tenant, provider and status",
+                                {{"tenant", tenant}, {"provider", provider}, {"status", std::to_string(response.status)}});
+  counter->add();
   res.send(std::move(response));
 }
 

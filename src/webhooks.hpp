@@ -8,7 +8,9 @@
 //   GET /webhooks/{tenant}/cloudapi?hub.mode=subscribe&hub.challenge=N&hub.verify_token=T
 //     Meta's verification handshake: 200 with N as text when T matches, else 403.
 // Every answer is counted in the metrics by tenant, provider and status. Loop thread only.
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "src/config.hpp"
@@ -36,6 +38,7 @@ class Webhooks {
   std::vector<TenantConfig> tenants_;
   const Clock& clock_;
   Metrics& metrics_;
+  std::map<std::tuple<std::string, std::string, int>, Counter*> answered_;  // by tenant, provider, status
   GroupCommit<InboundWrite, InboundWritten> commit_;
 };
 
