@@ -112,24 +112,22 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
       }
       if (input.size() > 1) input += ',';
       input += "{\"n\":" + std::to_string(rows.size()) + ",\"raw\":" + std::to_string(raws.size());
-      input += ",\"tenant\":";
-      append_string(input, write.tenant);
-      input += ",\"provider\":\"" + provider + "\",\"type\":\"" + type_name(e.type) + "\",\"dedup_key\":";
-      append_string(input, e.dedup_key);
-      input += ",\"conversation\":";
-      append_string(input, e.conversation);
-      input += ",\"message_id\":";
-      append_string(input, e.message_id);
-      input += ",\"sender\":";
-      append_string(input, e.sender);
-      input += ",\"sender_name\":";
-      append_string(input, e.sender_name);
-      input += ",\"kind\":";
-      append_string(input, e.kind);
-      input += ",\"body\":";
-      append_string(input, e.text);
-      input += ",\"chat\":";
-      append_string(input, e.chat);
+      for (const auto& [name, value] : {std::pair<const char*, std::string_view>{"tenant", write.tenant},
+                                        {"provider", provider},
+                                        {"type", type_name(e.type)},
+                                        {"dedup_key", e.dedup_key},
+                                        {"conversation", e.conversation},
+                                        {"message_id", e.message_id},
+                                        {"sender", e.sender},
+                                        {"sender_name", e.sender_name},
+                                        {"kind", e.kind},
+                                        {"body", e.text},
+                                        {"chat", e.chat}}) {
+        input += ",\"";
+        input += name;
+        input += "\":";
+        append_string(input, value);
+      }
       input += ",\"detail\":" + e.detail_json;
       input += e.from_me ? ",\"from_me\":true" : ",\"from_me\":false";
       if (e.occurred_at) input += ",\"occurred_us\":" + std::to_string(epoch_micros(*e.occurred_at));

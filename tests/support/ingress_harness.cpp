@@ -189,14 +189,20 @@ namespace {
 Secret secret(const char* value) { return Secret{value, "config"}; }
 }  // namespace
 
-TenantConfig webhook_tenant(const std::string& id, Duration debounce) {
+TenantConfig evolution_only_tenant(const std::string& id, Duration debounce) {
   TenantConfig t;
   t.id = id;
   t.debounce = debounce;
   WebhookConfig evolution;
   evolution.provider = Provider::evolution;
   evolution.token = secret(kEvolutionToken);
-  evolution.jwt_secret = secret(kEvolutionJwtSecret);
+  t.webhooks = {evolution};
+  return t;
+}
+
+TenantConfig webhook_tenant(const std::string& id, Duration debounce) {
+  TenantConfig t = evolution_only_tenant(id, debounce);
+  t.webhooks[0].jwt_secret = secret(kEvolutionJwtSecret);
   WebhookConfig whaticket;
   whaticket.provider = Provider::whaticket;
   whaticket.token = secret(kWhaticketToken);
@@ -210,18 +216,7 @@ TenantConfig webhook_tenant(const std::string& id, Duration debounce) {
   WebhookConfig chatwoot;
   chatwoot.provider = Provider::chatwoot;
   chatwoot.secret = secret(kChatwootSecret);
-  t.webhooks = {evolution, whaticket, cloudapi, calcom, chatwoot};
-  return t;
-}
-
-TenantConfig evolution_only_tenant(const std::string& id, Duration debounce) {
-  TenantConfig t;
-  t.id = id;
-  t.debounce = debounce;
-  WebhookConfig evolution;
-  evolution.provider = Provider::evolution;
-  evolution.token = secret(kEvolutionToken);
-  t.webhooks = {evolution};
+  t.webhooks.insert(t.webhooks.end(), {whaticket, cloudapi, calcom, chatwoot});
   return t;
 }
 
