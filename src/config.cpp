@@ -55,6 +55,13 @@ std::string convert(const std::string& text, bool& out) {
   if (text == "false" || text == "no" || text == "off" || text == "0") { out = false; return {}; }
   return "expected true or false, got '" + text + "'";
 }
+std::string convert(const std::string& text, double& out) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return "expected a number, got '" + text + "'";
+  out = v;
+  return {};
+}
 std::string convert(const std::string& text, Duration& out) {
   auto d = parse_duration(text);
   if (!d) return "expected a duration such as 250ms, 30s, 5m, 2h, got '" + text + "'";
@@ -145,6 +152,14 @@ class Section {
   }
 
   bool present(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
+  // Whether the environment sets `key` of this mapping.
+  bool in_environment(const std::string& key) const {
+    return std::getenv(env_name(child_path(key)).c_str()) != nullptr;
+  }
+  // Whether the file gives `key` an empty value (`sun:`), which field() refuses.
+  bool empty_value(const std::string& key) const { return present(key) && node_[key].IsNull(); }
+  // Takes `key` as read without reading it.
+  void skip(const std::string& key) { seen_.insert(key); }
 
   // "file:line:column: 'path'" for errors about this mapping as a whole.
   std::string location() const {
@@ -235,6 +250,61 @@ WebhookConfig read_webhook(Provider provider, Section& s) {
   return w;
 }
 
+auto non_negative = [](const int& v) { return v >= 0 ? std::string{} : "must be 0 (no limit) or more"; };
+auto positive_size = [](const std::size_t& v) { return v > 0 ? std::string{} : "must be greater than 0"; };
+
+// business_hours: absent, always open; present, open only on the days it lists.
+BusinessHours read_business_hours(Section& t) {
+  BusinessHours hours;
+  const bool in_file = t.present("business_hours");
+  Section b = t.child("business_hours");
+  bool in_env = b.in_environment("time_zone");
+  for (std::string_view day : kWeekdayKeys) in_env = in_env || b.in_environment(std::string(day));
+  if (!in_file && !in_env) return hours;
+
+  hours.always_open = false;
+  b.field<std::string>("time_zone", hours.time_zone, [](const std::string& zone) {
+    return is_known_time_zone(zone)
+               ? std::string{}
+               : "unknown time zone '" + zone + "' (an IANA name such as America/Sao_Paulo or Europe/Lisbon)";
+  });
+  for (std::size_t i = 0; i < kWeekdayKeys.size(); ++i) {
+    const std::string day(kWeekdayKeys[i]);
+    if (b.empty_value(day) && !b.in_environment(day)) {  // `sun:` with nothing: closed
+      b.skip(day);
+      continue;
+    }
+    std::string text = "closed";
+    b.field<std::string>(day, text, [](const std::string& v) {
+      std::string error;
+      return parse_day_hours(v, error) ? std::string{} : error;
+    });
+    std::string unused;
+    hours.days[i] = *parse_day_hours(text, unused);
+  }
+  b.finish();
+  if (hours.never_opens())
+    throw ConfigError(b.location() +
+                      " opens on no day; list the open days (mon: \"08:00-18:00\"), or leave business_hours "
+                      "out to be always open");
+  return hours;
+}
+
+SendLimits read_send_limits(Section& t) {
+  SendLimits limits;
+  auto within_history = [](const Duration& d) {
+    return d <= kSendHistory ? std::string{} : "must be at most " + format_duration(kSendHistory) +
+                                                   " (sends are kept only that long)";
+  };
+  Section s = t.child("send_limits");
+  s.field<Duration>("min_spacing", limits.min_spacing, within_history);
+  s.field<int>("per_hour", limits.per_hour, non_negative);
+  s.field<int>("per_day", limits.per_day, non_negative);
+  s.field<Duration>("per_recipient_spacing", limits.per_recipient_spacing, within_history);
+  s.finish();
+  return limits;
+}
+
 TenantConfig read_tenant(const std::string& id, Section& t) {
   static const std::regex kId("[a-z0-9][a-z0-9_-]{0,63}");
   if (!std::regex_match(id, kId))
@@ -249,6 +319,8 @@ TenantConfig read_tenant(const std::string& id, Section& t) {
     tc.webhooks.push_back(read_webhook(*provider, w));
   }
   t.field<Duration>("debounce", tc.debounce);
+  tc.business_hours = read_business_hours(t);
+  tc.send_limits = read_send_limits(t);
   t.finish();
   return tc;
 }
@@ -314,6 +386,26 @@ Config read(const YAML::Node& root, const std::string& file) {
   w.field("completed_retention", c.worker.completed_retention);
   w.field("discarded_retention", c.worker.discarded_retention);
   w.field<Duration>("prune_interval", c.worker.prune_interval, positive_duration);
+
+  Section http = w.child("http");
+  http.field<Duration>("connect_timeout", c.worker.http.connect_timeout, positive_duration);
+  http.field<Duration>("timeout", c.worker.http.timeout, positive_duration);
+  http.field<std::size_t>("max_response_bytes", c.worker.http.max_response_bytes, positive_size);
+  http.field("ca_file", c.worker.http.ca_file);
+  http.finish();
+
+  Section br = w.child("breakers");
+  BreakerConfig& b = c.worker.breakers;
+  br.field<int>("failures_to_open", b.failures_to_open, positive);
+  br.field<double>("failure_rate", b.failure_rate, [](const double& r) {
+    return r > 0 && r <= 1 ? std::string{} : "must be a share in (0, 1], such as 0.5";
+  });
+  br.field<int>("min_calls", b.min_calls, positive);
+  br.field<Duration>("window", b.window, positive_duration);
+  br.field<Duration>("cool_down", b.cool_down, positive_duration);
+  br.field<int>("probes", b.probes, positive);
+  br.field<Duration>("refresh", b.refresh, positive_duration);
+  br.finish();
   w.finish();
 
   for (auto& [id, t] : top.entries("tenants")) c.tenants.push_back(read_tenant(id, t));
@@ -434,9 +526,29 @@ std::string dump_config(const Config& c) {
       format_duration(w.backoff.base), format_duration(w.backoff.cap),
       format_duration(w.completed_retention), format_duration(w.discarded_retention),
       format_duration(w.prune_interval));
+  out += fmt::format("  http:\n    connect_timeout: {}\n    timeout: {}\n    max_response_bytes: {}\n    ca_file: \"{}\"\n",
+                     format_duration(w.http.connect_timeout), format_duration(w.http.timeout),
+                     w.http.max_response_bytes, w.http.ca_file);
+  out += fmt::format(
+      "  breakers:\n    failures_to_open: {}\n    failure_rate: {}\n    min_calls: {}\n    window: {}\n"
+      "    cool_down: {}\n    probes: {}\n    refresh: {}\n",
+      w.breakers.failures_to_open, w.breakers.failure_rate, w.breakers.min_calls,
+      format_duration(w.breakers.window), format_duration(w.breakers.cool_down), w.breakers.probes,
+      format_duration(w.breakers.refresh));
   out += c.tenants.empty() ? "tenants: {}\n" : "tenants:\n";
   for (const auto& t : c.tenants) {
-    out += fmt::format("  {}:\n    debounce: {}\n    webhooks:\n", t.id, format_duration(t.debounce));
+    out += fmt::format("  {}:\n    debounce: {}\n", t.id, format_duration(t.debounce));
+    if (!t.business_hours.always_open) {
+      out += fmt::format("    business_hours:\n      time_zone: {}\n", t.business_hours.time_zone);
+      for (std::size_t i = 0; i < kWeekdayKeys.size(); ++i)
+        out += fmt::format("      {}: \"{}\"\n", kWeekdayKeys[i], format_day_hours(t.business_hours.days[i]));
+    }
+    const SendLimits& sl = t.send_limits;
+    out += fmt::format("    send_limits:\n      min_spacing: {}\n      per_hour: {}\n      per_day: {}\n"
+                       "      per_recipient_spacing: {}\n",
+                       format_duration(sl.min_spacing), sl.per_hour, sl.per_day,
+                       format_duration(sl.per_recipient_spacing));
+    out += t.webhooks.empty() ? "    webhooks: {}\n" : "    webhooks:\n";
     for (const auto& w : t.webhooks) {
       out += fmt::format("      {}:\n", to_string(w.provider));
       auto secret = [&](const char* key, const Secret& s) {

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "src/backoff.hpp"
+#include "src/business_hours.hpp"
 #include "src/clock.hpp"
+#include "src/send_limits.hpp"
 
 namespace recado {
 
@@ -78,6 +80,10 @@ struct TenantConfig {
   // A burst of inbound messages is answered once: the reply runs `debounce` after the first
   // message of the burst and answers every message that arrived by then.
   Duration debounce = std::chrono::seconds{3};
+  // When outbound messages may go out (absent: always), in the tenant's time zone.
+  BusinessHours business_hours;
+  // Per sending number of this tenant (absent: none).
+  SendLimits send_limits;
 
   const WebhookConfig* webhook(Provider p) const;
 };
@@ -85,6 +91,25 @@ struct TenantConfig {
 struct QueueConfig {
   std::string name;
   int concurrency = 10;  // jobs of this queue in flight per worker process
+};
+
+// The worker's outbound HTTP client (LLM providers, gateways, Cal.com).
+struct HttpClientConfig {
+  Duration connect_timeout = std::chrono::seconds{5};
+  Duration timeout = std::chrono::seconds{60};     // the whole request, first byte to last
+  std::size_t max_response_bytes = 4 << 20;        // a longer body fails the request
+  std::string ca_file;                             // PEM bundle; empty: the system's CAs
+};
+
+// Circuit breakers, one per provider endpoint, shared through PostgreSQL.
+struct BreakerConfig {
+  int failures_to_open = 5;      // failures in a row that open a closed breaker
+  double failure_rate = 0.5;     // or this share of failed calls in `window`, in (0, 1] ...
+  int min_calls = 20;            // ... once the window holds at least this many calls
+  Duration window = std::chrono::seconds{60};
+  Duration cool_down = std::chrono::seconds{30};  // open this long before probing (half-open)
+  int probes = 1;                // calls let through half-open; all succeed: closed again
+  Duration refresh = std::chrono::seconds{1};     // how often a worker rereads breaker states
 };
 
 struct WorkerConfig {
@@ -101,6 +126,8 @@ struct WorkerConfig {
   Duration prune_interval = std::chrono::minutes{1};
   // Not a key of its own: ingress.dedup_window, which the worker's pruning honours.
   Duration inbound_retention = std::chrono::hours{24 * 7};
+  HttpClientConfig http;
+  BreakerConfig breakers;
 };
 
 struct DevConfig {

@@ -121,9 +121,54 @@ CREATE INDEX inbound_received ON recado.inbound USING brin (received_at);
 ALTER TABLE recado.jobs ADD COLUMN dedup_until_started boolean NOT NULL DEFAULT false;
 )SQL";
 
+// One row per circuit breaker (a provider endpoint under one tenant's credential), shared by
+// every worker and recadoctl. Workers report outcomes in batches and read states often.
+constexpr const char* kBreakerSchema = R"SQL(
+CREATE TABLE recado.breakers (
+  name             text PRIMARY KEY,
+  state            text NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open', 'half_open')),
+  forced           boolean NOT NULL DEFAULT false,  -- opened by an operator: no probes until closed
+  run_failures     integer NOT NULL DEFAULT 0,      -- failures in a row
+  window_start     timestamptz NOT NULL DEFAULT now(),
+  window_calls     integer NOT NULL DEFAULT 0,
+  window_failures  integer NOT NULL DEFAULT 0,
+  opened_at        timestamptz,
+  probe_at         timestamptz,                     -- open: the next probe may start then
+  probes           integer NOT NULL DEFAULT 0,      -- half-open: probes started
+  last_error       text,
+  transitions      bigint NOT NULL DEFAULT 0,
+  updated_at       timestamptz NOT NULL DEFAULT now()
+);
+)SQL";
+
+// Send limits per sending WhatsApp number (send_limits.cpp). `senders` holds one row per
+// number, only to be locked: it serialises the reservations of that number across every
+// worker process. `sends` records each granted send for a day (kSendHistory); the limits
+// read the newest few sends of a number, or of a number to one recipient, by index.
+constexpr const char* kSendLimitsSchema = R"SQL(
+CREATE TABLE recado.senders (
+  sender      text PRIMARY KEY,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE recado.sends (
+  sender     text NOT NULL,
+  recipient  text NOT NULL,
+  sent_at    timestamptz NOT NULL
+);
+-- min_spacing, per_hour, per_day: the newest sends of a number, newest first.
+CREATE INDEX sends_sender ON recado.sends (sender, sent_at);
+-- per_recipient_spacing: the newest send of a number to one recipient.
+CREATE INDEX sends_recipient ON recado.sends (sender, recipient, sent_at);
+-- Pruning by age; sends arrive in time order, which a BRIN index needs.
+CREATE INDEX sends_sent_at ON recado.sends USING brin (sent_at);
+)SQL";
+
 const std::vector<Migration> kMigrations = {
     {1, "queue schema: jobs, jobs_finished, queues, workers", kQueueSchema},
     {2, "inbound webhooks; dedup keys released when a job starts", kInboundSchema},
+    {3, "circuit breakers", kBreakerSchema},
+    {4, "send limits", kSendLimitsSchema},
 };
 
 constexpr const char* kBootstrap = R"SQL(

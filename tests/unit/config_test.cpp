@@ -448,6 +448,17 @@ TEST_F(ConfigTest, ExampleFileParsesAndHoldsTheDefaults) {
   EXPECT_EQ(example.tenants[0].id, "clinic1");
   EXPECT_EQ(example.tenants[0].webhooks.size(), 5u);
   EXPECT_EQ(example.tenants[0].debounce, TenantConfig{}.debounce);
+  // Its business hours and send limits show the spelling; they are not defaults.
+  const BusinessHours& hours = example.tenants[0].business_hours;
+  EXPECT_FALSE(hours.always_open);
+  EXPECT_EQ(hours.time_zone, "America/Sao_Paulo");
+  EXPECT_EQ(format_day_hours(hours.days[0]), "08:00-12:00, 13:00-18:00");
+  EXPECT_EQ(format_day_hours(hours.days[5]), "09:00-12:00");
+  EXPECT_TRUE(hours.days[6].empty());
+  EXPECT_EQ(example.tenants[0].send_limits.min_spacing, seconds{2});
+  EXPECT_EQ(example.tenants[0].send_limits.per_hour, 200);
+  EXPECT_EQ(example.tenants[0].send_limits.per_day, 1000);
+  EXPECT_EQ(example.tenants[0].send_limits.per_recipient_spacing, seconds{6});
   example.tenants.clear();
   EXPECT_EQ(dump_config(example), dump_config(defaults));
 }
@@ -459,6 +470,8 @@ TEST_F(ConfigTest, DevFileParses) {
   EXPECT_EQ(c.worker.shutdown_timeout, seconds{5});
   ASSERT_NE(c.tenant("demo"), nullptr);
   EXPECT_EQ(c.tenant("demo")->webhooks.size(), 5u);
+  EXPECT_FALSE(c.tenant("demo")->business_hours.always_open);
+  EXPECT_TRUE(c.tenant("demo")->send_limits.any());
 }
 
 TEST_F(ConfigTest, TestFileParses) {
@@ -468,6 +481,13 @@ TEST_F(ConfigTest, TestFileParses) {
   EXPECT_EQ(c.worker.lease, seconds{2});
   EXPECT_EQ(c.worker.rescue_interval, milliseconds{500});
   EXPECT_EQ(c.worker.backoff.base, milliseconds{100});
+  EXPECT_EQ(c.worker.breakers.cool_down, milliseconds{500});
+  ASSERT_NE(c.tenant("clinic"), nullptr);
+  // Business hours that are open at every instant, whatever the hour the tests run at.
+  const BusinessHours& hours = c.tenant("clinic")->business_hours;
+  EXPECT_FALSE(hours.always_open);
+  for (const auto& day : hours.days) EXPECT_EQ(format_day_hours(day), "00:00-24:00");
+  EXPECT_TRUE(c.tenant("clinic")->send_limits.any());
 }
 
 TEST_F(ConfigTest, ProdFileNeedsItsTokenFile) {
@@ -770,6 +790,339 @@ TEST_F(ConfigTest, ProviderGivenTwiceIsAnError) {
 TEST_F(ConfigTest, AKeyThatIsNotANameIsAConfigError) {
   // A YAML mapping may have a list as a key; the configuration has no use for one.
   EXPECT_TRUE(contains(error_of("? [a, b]\n: 1\n"), "recado.yaml:1:"));
+}
+
+// --- worker.http and worker.breakers --------------------------------------------------------
+
+TEST_F(ConfigTest, HttpAndBreakerDefaults) {
+  const Config c = parse_config("", "recado.yaml");
+  EXPECT_EQ(c.worker.http.connect_timeout, seconds{5});
+  EXPECT_EQ(c.worker.http.timeout, seconds{60});
+  EXPECT_EQ(c.worker.http.max_response_bytes, 4u << 20);
+  EXPECT_EQ(c.worker.http.ca_file, "");
+  const BreakerConfig& b = c.worker.breakers;
+  EXPECT_EQ(b.failures_to_open, 5);
+  EXPECT_EQ(b.failure_rate, 0.5);
+  EXPECT_EQ(b.min_calls, 20);
+  EXPECT_EQ(b.window, seconds{60});
+  EXPECT_EQ(b.cool_down, seconds{30});
+  EXPECT_EQ(b.probes, 1);
+  EXPECT_EQ(b.refresh, seconds{1});
+}
+
+TEST_F(ConfigTest, ReadsHttpAndBreakerKeys) {
+  const Config c = parse_config(R"(
+worker:
+  http:
+    connect_timeout: 2s
+    timeout: 90s
+    max_response_bytes: 1048576
+    ca_file: /etc/ssl/private-ca.pem
+  breakers:
+    failures_to_open: 3
+    failure_rate: 0.25
+    min_calls: 8
+    window: 2m
+    cool_down: 45s
+    probes: 2
+    refresh: 250ms
+)",
+                                "recado.yaml");
+  EXPECT_EQ(c.worker.http.connect_timeout, seconds{2});
+  EXPECT_EQ(c.worker.http.timeout, seconds{90});
+  EXPECT_EQ(c.worker.http.max_response_bytes, 1048576u);
+  EXPECT_EQ(c.worker.http.ca_file, "/etc/ssl/private-ca.pem");
+  const BreakerConfig& b = c.worker.breakers;
+  EXPECT_EQ(b.failures_to_open, 3);
+  EXPECT_EQ(b.failure_rate, 0.25);
+  EXPECT_EQ(b.min_calls, 8);
+  EXPECT_EQ(b.window, minutes{2});
+  EXPECT_EQ(b.cool_down, seconds{45});
+  EXPECT_EQ(b.probes, 2);
+  EXPECT_EQ(b.refresh, milliseconds{250});
+  // A rate of exactly 1 (every call failed) is allowed.
+  EXPECT_EQ(parse_config("worker:\n  breakers:\n    failure_rate: 1\n", "r.yaml").worker.breakers.failure_rate, 1.0);
+}
+
+TEST_F(ConfigTest, BadHttpAndBreakerValuesNameTheKeyAndWhere) {
+  struct Case {
+    const char* yaml;
+    const char* key;
+    const char* at;
+  };
+  const Case cases[] = {
+      {"worker:\n  http:\n    connect_timeout: 0s\n", "'worker.http.connect_timeout'", "recado.yaml:3:22"},
+      {"worker:\n  http:\n    timeout: soon\n", "'worker.http.timeout'", "recado.yaml:3:14"},
+      {"worker:\n  http:\n    max_response_bytes: 0\n", "'worker.http.max_response_bytes'", "recado.yaml:3:25"},
+      {"worker:\n  http:\n    max_response_bytes: -1\n", "'worker.http.max_response_bytes'", "recado.yaml:3:25"},
+      {"worker:\n  http:\n    ca_file: [a]\n", "'worker.http.ca_file'", "recado.yaml:3:14"},
+      {"worker:\n  breakers:\n    failures_to_open: 0\n", "'worker.breakers.failures_to_open'", "recado.yaml:3:23"},
+      {"worker:\n  breakers:\n    failure_rate: 0\n", "'worker.breakers.failure_rate'", "recado.yaml:3:19"},
+      {"worker:\n  breakers:\n    failure_rate: 1.5\n", "'worker.breakers.failure_rate'", "recado.yaml:3:19"},
+      {"worker:\n  breakers:\n    failure_rate: -0.5\n", "'worker.breakers.failure_rate'", "recado.yaml:3:19"},
+      {"worker:\n  breakers:\n    failure_rate: half\n", "'worker.breakers.failure_rate'", "recado.yaml:3:19"},
+      {"worker:\n  breakers:\n    failure_rate: nan\n", "'worker.breakers.failure_rate'", "recado.yaml:3:19"},
+      {"worker:\n  breakers:\n    min_calls: 0\n", "'worker.breakers.min_calls'", "recado.yaml:3:16"},
+      {"worker:\n  breakers:\n    window: 0s\n", "'worker.breakers.window'", "recado.yaml:3:13"},
+      {"worker:\n  breakers:\n    cool_down: 0ms\n", "'worker.breakers.cool_down'", "recado.yaml:3:16"},
+      {"worker:\n  breakers:\n    probes: 0\n", "'worker.breakers.probes'", "recado.yaml:3:13"},
+      {"worker:\n  breakers:\n    refresh: 0s\n", "'worker.breakers.refresh'", "recado.yaml:3:14"},
+      {"worker:\n  breakers:\n    probes: 1\n    cooldown: 5s\n", "unknown key 'worker.breakers.cooldown'",
+       "recado.yaml:4:5"},
+      {"worker:\n  http:\n    timeot: 5s\n", "unknown key 'worker.http.timeot'", "recado.yaml:3:5"},
+      {"worker:\n  http: 5s\n", "'worker.http' must be a mapping", "recado.yaml:2:9"},
+  };
+  for (const Case& c : cases) {
+    const std::string msg = error_of(c.yaml);
+    EXPECT_TRUE(contains(msg, c.key)) << c.yaml;
+    EXPECT_TRUE(contains(msg, c.at)) << c.yaml;
+  }
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesHttpAndBreakerKeys) {
+  ScopedEnv timeout("RECADO_WORKER_HTTP_TIMEOUT", "2m");
+  ScopedEnv ca("RECADO_WORKER_HTTP_CA_FILE", "/env/ca.pem");
+  ScopedEnv rate("RECADO_WORKER_BREAKERS_FAILURE_RATE", "0.75");
+  ScopedEnv probes("RECADO_WORKER_BREAKERS_PROBES", "3");
+  const Config c = parse_config("worker:\n  http:\n    timeout: 10s\n  breakers:\n    probes: 1\n", "recado.yaml");
+  EXPECT_EQ(c.worker.http.timeout, minutes{2});
+  EXPECT_EQ(c.worker.http.ca_file, "/env/ca.pem");
+  EXPECT_EQ(c.worker.breakers.failure_rate, 0.75);
+  EXPECT_EQ(c.worker.breakers.probes, 3);
+  EXPECT_EQ(c.worker.breakers.min_calls, 20);  // not overridden
+}
+
+TEST_F(ConfigTest, BadBreakerEnvironmentValueNamesTheVariable) {
+  ScopedEnv rate("RECADO_WORKER_BREAKERS_FAILURE_RATE", "2");
+  const std::string msg = error_of("");
+  EXPECT_TRUE(contains(msg, "RECADO_WORKER_BREAKERS_FAILURE_RATE"));
+  EXPECT_TRUE(contains(msg, "(0, 1]"));
+}
+
+// --- tenants' business hours and send limits -------------------------------------------------
+
+constexpr const char* kHoursAndLimits = R"(
+tenants:
+  clinic:
+    business_hours:
+      time_zone: America/Sao_Paulo
+      mon: "08:00-12:00, 13:00-18:00"
+      tue: 08:00-12:00, 13:00-18:00
+      wed: "13:00-18:00,08:00-12:00"
+      thu: ""
+      fri: "22:00-24:00"
+      sat:
+      sun: closed
+    send_limits:
+      min_spacing: 2s
+      per_hour: 200
+      per_day: 1000
+      per_recipient_spacing: 6s
+  shop:
+    debounce: 1s
+)";
+
+TEST_F(ConfigTest, TenantBusinessHoursAndSendLimitsParse) {
+  const Config c = parse_config(kHoursAndLimits, "recado.yaml");
+  const TenantConfig* clinic = c.tenant("clinic");
+  ASSERT_NE(clinic, nullptr);
+  const BusinessHours& h = clinic->business_hours;
+  EXPECT_FALSE(h.always_open);
+  EXPECT_EQ(h.time_zone, "America/Sao_Paulo");
+  const std::vector<OpenInterval> weekday{{8 * 60, 12 * 60}, {13 * 60, 18 * 60}};
+  EXPECT_EQ(h.days[0], weekday);
+  EXPECT_EQ(h.days[1], weekday);  // unquoted, a plain YAML string
+  EXPECT_EQ(h.days[2], weekday);  // sorted
+  EXPECT_TRUE(h.days[3].empty());  // ""
+  EXPECT_EQ(h.days[4], (std::vector<OpenInterval>{{22 * 60, 24 * 60}}));
+  EXPECT_TRUE(h.days[5].empty());  // no value
+  EXPECT_TRUE(h.days[6].empty());  // closed
+  const SendLimits& l = clinic->send_limits;
+  EXPECT_EQ(l.min_spacing, seconds{2});
+  EXPECT_EQ(l.per_hour, 200);
+  EXPECT_EQ(l.per_day, 1000);
+  EXPECT_EQ(l.per_recipient_spacing, seconds{6});
+  EXPECT_TRUE(l.any());
+
+  // Without either: always open, no limits.
+  const TenantConfig* shop = c.tenant("shop");
+  ASSERT_NE(shop, nullptr);
+  EXPECT_TRUE(shop->business_hours.always_open);
+  EXPECT_FALSE(shop->send_limits.any());
+  EXPECT_EQ(shop->send_limits.per_hour, 0);
+}
+
+TEST_F(ConfigTest, DaysNotListedAreClosedAndTheZoneDefaultsToUtc) {
+  const Config c = parse_config(
+      "tenants:\n  clinic:\n    business_hours:\n      sat: \"10:00-14:00\"\n", "recado.yaml");
+  const BusinessHours& h = c.tenants[0].business_hours;
+  EXPECT_FALSE(h.always_open);
+  EXPECT_EQ(h.time_zone, "UTC");
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(h.days[i].empty(), i != 5) << i;
+}
+
+TEST_F(ConfigTest, OnlySomeSendLimits) {
+  const Config c = parse_config("tenants:\n  clinic:\n    send_limits:\n      per_recipient_spacing: 1d\n",
+                                "recado.yaml");
+  const SendLimits& l = c.tenants[0].send_limits;
+  EXPECT_EQ(l.per_recipient_spacing, hours{24});
+  EXPECT_EQ(l.min_spacing, seconds{0});
+  EXPECT_EQ(l.per_hour, 0);
+  EXPECT_TRUE(l.any());
+}
+
+TEST_F(ConfigTest, BadBusinessHoursNameFileLineAndColumn) {
+  struct Case {
+    const char* body;  // under tenants.clinic.business_hours, from line 4
+    const char* what;
+    const char* at;
+  };
+  const Case cases[] = {
+      {"      time_zone: America/Sao_Paolo\n", "unknown time zone 'America/Sao_Paolo'", "recado.yaml:4:18"},
+      {"      time_zone: \"\"\n", "unknown time zone ''", "recado.yaml:4:18"},
+      {"      mon: 8-12\n", "'8-12' is not a range", "recado.yaml:4:12"},
+      {"      mon: \"08:00-12:00, 1300-1800\"\n", "'1300-1800' is not a range", "recado.yaml:4:12"},
+      {"      tue: \"25:00-26:00\"\n", "is not a range", "recado.yaml:4:12"},
+      {"      wed: \"18:00-08:00\"\n", "does not close after it opens", "recado.yaml:4:12"},
+      {"      wed: \"09:00-09:00\"\n", "does not close after it opens", "recado.yaml:4:12"},
+      {"      thu: \"08:00-12:00, 11:30-14:00\"\n", "08:00-12:00 and 11:30-14:00 overlap", "recado.yaml:4:12"},
+      {"      fri: \"08:00-12:00,\"\n", "an empty range", "recado.yaml:4:12"},
+      {"      sat: [\"09:00-12:00\"]\n", "must be a single value", "recado.yaml:4:12"},
+      {"      mon: \"08:00-12:00\"\n      monday: \"08:00-12:00\"\n",
+       "unknown key 'tenants.clinic.business_hours.monday'", "recado.yaml:5:7"},
+      {"      mon: \"08:00-12:00\"\n      open: 24/7\n", "unknown key 'tenants.clinic.business_hours.open'",
+       "recado.yaml:5:7"},
+  };
+  for (const Case& c : cases) {
+    const std::string yaml = std::string("tenants:\n  clinic:\n    business_hours:\n") + c.body;
+    const std::string msg = error_of(yaml);
+    EXPECT_TRUE(contains(msg, c.what)) << yaml;
+    EXPECT_TRUE(contains(msg, c.at)) << yaml;
+    EXPECT_TRUE(contains(msg, "tenants.clinic.business_hours")) << yaml;
+  }
+}
+
+TEST_F(ConfigTest, BusinessHoursThatNeverOpenAreAnError) {
+  std::string msg = error_of("tenants:\n  clinic:\n    business_hours:\n      sun: closed\n");
+  EXPECT_TRUE(contains(msg, "'tenants.clinic.business_hours' opens on no day"));
+  EXPECT_TRUE(contains(msg, "recado.yaml:4:7"));
+  msg = error_of("tenants:\n  clinic:\n    business_hours: {time_zone: Europe/Lisbon}\n");
+  EXPECT_TRUE(contains(msg, "opens on no day"));
+  EXPECT_TRUE(contains(msg, "recado.yaml:3:21"));
+}
+
+TEST_F(ConfigTest, BusinessHoursMustBeAMapping) {
+  const std::string msg = error_of("tenants:\n  clinic:\n    business_hours: 9-5\n");
+  EXPECT_TRUE(contains(msg, "'tenants.clinic.business_hours' must be a mapping"));
+  EXPECT_TRUE(contains(msg, "recado.yaml:3:21"));
+}
+
+TEST_F(ConfigTest, BadSendLimitsNameFileLineAndColumn) {
+  struct Case {
+    const char* body;  // under tenants.clinic.send_limits, from line 4
+    const char* key;
+    const char* at;
+  };
+  const Case cases[] = {
+      {"      per_hour: -1\n", "'tenants.clinic.send_limits.per_hour'", "recado.yaml:4:17"},
+      {"      per_day: lots\n", "'tenants.clinic.send_limits.per_day'", "recado.yaml:4:16"},
+      {"      min_spacing: 2d\n", "'tenants.clinic.send_limits.min_spacing': must be at most 1d",
+       "recado.yaml:4:20"},
+      {"      per_recipient_spacing: forever\n", "'tenants.clinic.send_limits.per_recipient_spacing'",
+       "recado.yaml:4:30"},
+      {"      per_recipient_spacing: 25h\n", "must be at most 1d", "recado.yaml:4:30"},
+      {"      per_minute: 10\n", "unknown key 'tenants.clinic.send_limits.per_minute'", "recado.yaml:4:7"},
+  };
+  for (const Case& c : cases) {
+    const std::string yaml = std::string("tenants:\n  clinic:\n    send_limits:\n") + c.body;
+    const std::string msg = error_of(yaml);
+    EXPECT_TRUE(contains(msg, c.key)) << yaml;
+    EXPECT_TRUE(contains(msg, c.at)) << yaml;
+  }
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesBusinessHoursAndSendLimits) {
+  ScopedEnv zone("RECADO_TENANTS_CLINIC_BUSINESS_HOURS_TIME_ZONE", "Europe/Lisbon");
+  ScopedEnv sunday("RECADO_TENANTS_CLINIC_BUSINESS_HOURS_SUN", "10:00-12:00");
+  ScopedEnv monday("RECADO_TENANTS_CLINIC_BUSINESS_HOURS_MON", "closed");
+  ScopedEnv per_hour("RECADO_TENANTS_CLINIC_SEND_LIMITS_PER_HOUR", "30");
+  ScopedEnv spacing("RECADO_TENANTS_CLINIC_SEND_LIMITS_MIN_SPACING", "5s");
+  const Config c = parse_config(kHoursAndLimits, "recado.yaml");
+  const TenantConfig* clinic = c.tenant("clinic");
+  EXPECT_EQ(clinic->business_hours.time_zone, "Europe/Lisbon");
+  EXPECT_TRUE(clinic->business_hours.days[0].empty());
+  EXPECT_EQ(clinic->business_hours.days[6], (std::vector<OpenInterval>{{10 * 60, 12 * 60}}));
+  EXPECT_EQ(clinic->business_hours.days[1].size(), 2u);  // not overridden
+  EXPECT_EQ(clinic->send_limits.per_hour, 30);
+  EXPECT_EQ(clinic->send_limits.min_spacing, seconds{5});
+  EXPECT_EQ(clinic->send_limits.per_day, 1000);  // not overridden
+}
+
+TEST_F(ConfigTest, EnvironmentAloneGivesATenantBusinessHours) {
+  // The file has no business_hours; one day from the environment makes the others closed.
+  ScopedEnv saturday("RECADO_TENANTS_SHOP_BUSINESS_HOURS_SAT", "09:00-13:00");
+  ScopedEnv per_day("RECADO_TENANTS_SHOP_SEND_LIMITS_PER_DAY", "500");
+  const Config c = parse_config(kHoursAndLimits, "recado.yaml");
+  const TenantConfig* shop = c.tenant("shop");
+  EXPECT_FALSE(shop->business_hours.always_open);
+  EXPECT_EQ(shop->business_hours.time_zone, "UTC");
+  EXPECT_EQ(format_day_hours(shop->business_hours.days[5]), "09:00-13:00");
+  EXPECT_TRUE(shop->business_hours.days[0].empty());
+  EXPECT_EQ(shop->send_limits.per_day, 500);
+}
+
+TEST_F(ConfigTest, BadBusinessHoursFromTheEnvironmentNameTheVariable) {
+  {
+    ScopedEnv zone("RECADO_TENANTS_CLINIC_BUSINESS_HOURS_TIME_ZONE", "Nowhere/Town");
+    const std::string msg = error_of(kHoursAndLimits);
+    EXPECT_TRUE(contains(msg, "RECADO_TENANTS_CLINIC_BUSINESS_HOURS_TIME_ZONE"));
+    EXPECT_TRUE(contains(msg, "Nowhere/Town"));
+  }
+  {
+    ScopedEnv tuesday("RECADO_TENANTS_CLINIC_BUSINESS_HOURS_TUE", "17:00-09:00");
+    const std::string msg = error_of(kHoursAndLimits);
+    EXPECT_TRUE(contains(msg, "RECADO_TENANTS_CLINIC_BUSINESS_HOURS_TUE"));
+    EXPECT_TRUE(contains(msg, "does not close after it opens"));
+  }
+  {
+    ScopedEnv per_hour("RECADO_TENANTS_CLINIC_SEND_LIMITS_PER_HOUR", "-5");
+    EXPECT_TRUE(contains(error_of(kHoursAndLimits), "RECADO_TENANTS_CLINIC_SEND_LIMITS_PER_HOUR"));
+  }
+}
+
+TEST_F(ConfigTest, DumpOfHoursLimitsHttpAndBreakersReadsBack) {
+  const Config original = parse_config(std::string(R"(
+worker:
+  http:
+    timeout: 90s
+    ca_file: /etc/ca.pem
+  breakers:
+    failure_rate: 0.3
+    cool_down: 1500ms
+)") + kHoursAndLimits,
+                                       "a.yaml");
+  const std::string dump = dump_config(original);
+  const Config again = parse_config(dump, "dump.yaml");
+  EXPECT_EQ(again.worker.http.timeout, seconds{90});
+  EXPECT_EQ(again.worker.http.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(again.worker.http.max_response_bytes, original.worker.http.max_response_bytes);
+  EXPECT_EQ(again.worker.breakers.failure_rate, 0.3);
+  EXPECT_EQ(again.worker.breakers.cool_down, milliseconds{1500});
+  EXPECT_EQ(again.worker.breakers.min_calls, 20);
+  const TenantConfig* clinic = again.tenant("clinic");
+  ASSERT_NE(clinic, nullptr);
+  EXPECT_EQ(clinic->business_hours.time_zone, "America/Sao_Paulo");
+  EXPECT_FALSE(clinic->business_hours.always_open);
+  EXPECT_EQ(clinic->business_hours.days, original.tenant("clinic")->business_hours.days);
+  EXPECT_EQ(clinic->send_limits.min_spacing, seconds{2});
+  EXPECT_EQ(clinic->send_limits.per_hour, 200);
+  EXPECT_EQ(clinic->send_limits.per_day, 1000);
+  EXPECT_EQ(clinic->send_limits.per_recipient_spacing, seconds{6});
+  // A tenant without business hours stays always open (and one without webhooks reads back).
+  EXPECT_TRUE(again.tenant("shop")->business_hours.always_open);
+  EXPECT_FALSE(again.tenant("shop")->send_limits.any());
+  EXPECT_TRUE(contains(dump, "mon: \"08:00-12:00, 13:00-18:00\""));
+  EXPECT_TRUE(contains(dump, "sun: \"closed\""));
 }
 
 }  // namespace
