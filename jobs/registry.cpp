@@ -9,6 +9,7 @@ const JobKindTable& all_kinds() {
       {"noop", builtin::noop},
       {"sleep", builtin::sleep},
       {"scripted", builtin::scripted},
+      {"http_call", builtin::http_call},
   };
   return table;
 }

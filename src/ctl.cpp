@@ -11,12 +11,14 @@
 #include <set>
 
 #include "src/app.hpp"
+#include "src/breaker_store.hpp"
 #include "src/config.hpp"
 #include "src/job_request.hpp"
 #include "src/job_store.hpp"
 #include "src/local_postgres.hpp"
 #include "src/queue_admin.hpp"
 #include "src/table.hpp"
+#include "src/time_format.hpp"
 
 namespace recado {
 
@@ -54,6 +56,22 @@ std::string resolve_url(const std::string& flag, const Config& config) {
   if (std::filesystem::exists(dir + "/PG_VERSION"))
     return "postgresql:///recado?host=" + dir + "&user=postgres";
   throw ConfigError("no database: pass --database-url, set RECADO_DATABASE_URL, or start `recado dev` here");
+}
+
+json breaker_json(const Breaker& b) {
+  auto time = [](const std::optional<Timestamp>& t) { return t ? json(format_rfc3339(*t)) : json(); };
+  return {{"name", b.name},
+          {"state", to_string(b.state)},
+          {"forced", b.forced},
+          {"failures_in_a_row", b.run_failures},
+          {"window_calls", b.window_calls},
+          {"window_failures", b.window_failures},
+          {"opened_at", time(b.opened_at)},
+          {"probe_at", time(b.probe_at)},
+          {"probes", b.probes},
+          {"last_error", b.last_error.empty() ? json() : json(b.last_error)},
+          {"transitions", b.transitions},
+          {"updated_at", format_rfc3339(b.updated_at)}};
 }
 
 }  // namespace
@@ -116,6 +134,16 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
   enqueue->add_option("--max-attempts", max_attempts, "attempts before discarding (default 25)");
 
   auto* workers = app.add_subcommand("workers", "live workers and their heartbeats");
+
+  auto* breakers = app.add_subcommand("breakers", "circuit breakers per provider endpoint; open, close or reset one");
+  breakers->require_subcommand(0, 1);
+  std::string breaker_name;
+  auto* breaker_open = breakers->add_subcommand("open", "force a breaker open: its calls snooze until it is closed");
+  breaker_open->add_option("name", breaker_name, "breaker name, e.g. openai:clinic1")->required();
+  auto* breaker_close = breakers->add_subcommand("close", "close a breaker now and clear its counts");
+  breaker_close->add_option("name", breaker_name, "breaker name")->required();
+  auto* breaker_reset = breakers->add_subcommand("reset", "forget a breaker: counts, last error and history");
+  breaker_reset->add_option("name", breaker_name, "breaker name")->required();
 
   try {
     app.parse(argc, argv);
@@ -193,6 +221,27 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
       if (!r[0].id) throw std::runtime_error("the job was not stored (its dedup key kept changing hands); try again");
       job_store::notify(conn, {std::get<NewJob>(parsed).queue});
       print(json{{"id", r[0].id}, {"duplicate", !r[0].inserted}}, {"id", "duplicate"});
+    } else if (breakers->parsed()) {
+      const std::vector<std::string> columns = {"name", "state", "forced", "failures_in_a_row", "window_calls",
+                                                "window_failures", "probe_at", "last_error", "transitions"};
+      if (breaker_open->parsed()) {
+        breaker_store::force_open(conn, breaker_name, system_now());
+      } else if (breaker_close->parsed()) {
+        if (!breaker_store::force_close(conn, breaker_name, system_now()))
+          throw queue_admin::Refused("no breaker named " + breaker_name + " (see `recadoctl breakers`)");
+      } else if (breaker_reset->parsed()) {
+        if (!breaker_store::reset(conn, breaker_name))
+          throw queue_admin::Refused("no breaker named " + breaker_name + " (see `recadoctl breakers`)");
+        print(json{{"name", breaker_name}, {"action", "reset"}}, {"name", "action"});
+        return 0;
+      }
+      if (breaker_open->parsed() || breaker_close->parsed()) {
+        print(breaker_json(*breaker_store::load(conn, breaker_name)), columns);
+      } else {
+        json all = json::array();
+        for (const Breaker& b : breaker_store::load_all(conn)) all.push_back(breaker_json(b));
+        print(all, columns);
+      }
     } else if (workers->parsed()) {
       print(queue_admin::workers(conn), {"id", "queues", "running", "started_at", "heartbeat_at", "heartbeat_age_s"});
     }

@@ -156,6 +156,9 @@ struct CurlHttpClient::Impl {
     curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call->error);
+    if (r.connect_timeout.count() <= 0) call->request.connect_timeout = std::chrono::seconds{5};
+    if (r.timeout.count() <= 0) call->request.timeout = std::chrono::seconds{60};
+    if (r.max_response_bytes == 0) call->request.max_response_bytes = 4 << 20;
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<int64_t>(1, r.connect_timeout.count() / 1000)));
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(1, r.timeout.count() / 1000)));
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);

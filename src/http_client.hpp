@@ -22,9 +22,10 @@ struct HttpCall {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  Duration connect_timeout = std::chrono::seconds{5};
-  Duration timeout = std::chrono::seconds{60};  // the whole call, connect included
-  std::size_t max_response_bytes = 4 << 20;
+  // Zero means the default: the worker's configuration (worker.http), else 5 s, 60 s, 4 MiB.
+  Duration connect_timeout{0};
+  Duration timeout{0};  // the whole call, connect included
+  std::size_t max_response_bytes = 0;
 };
 
 struct HttpReply {

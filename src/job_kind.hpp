@@ -7,10 +7,32 @@
 #include <string_view>
 #include <vector>
 
+#include "src/call_verdict.hpp"
 #include "src/clock.hpp"
+#include "src/http_client.hpp"
 #include "src/job.hpp"
 
 namespace recado {
+
+// One call to a provider, made through the circuit breaker named `breaker` (by convention
+// "{api}:{tenant}", one per provider endpoint and tenant credential).
+struct ProviderCall {
+  Api api = Api::openai;
+  std::string breaker;
+  HttpCall http;
+};
+
+struct CallResult {
+  std::string breaker;
+  std::optional<Timestamp> refused_until;  // the breaker is open: no call was made
+  HttpReply reply;
+  CallVerdict verdict;
+
+  bool ok() const { return !refused_until && verdict.type == CallVerdict::Type::success; }
+  // What a job should say when the call did not succeed: snooze until the breaker's next
+  // probe (no attempt used), retry (not before the provider's own delay) or discard.
+  Outcome outcome(Timestamp now) const;
+};
 
 class HandlerContext {
  public:
@@ -20,6 +42,10 @@ class HandlerContext {
   // Calls `then` on the worker's loop after `delay`, unless the job was given up
   // (shutdown deadline) by then. An exception thrown by `then` is a retry.
   virtual void after(Duration delay, std::function<void()> then) = 0;
+  // Makes `call` unless its breaker is open, classifies the answer, tells the breaker, and
+  // calls `then` on the loop, unless the job was given up by then. An exception thrown by
+  // `then` is a retry.
+  virtual void call(ProviderCall call, std::function<void(CallResult)> then) = 0;
 };
 
 using Done = std::function<void(Outcome)>;

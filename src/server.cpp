@@ -1,11 +1,14 @@
 #include "src/server.hpp"
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <memory>
 #include <set>
 
 #include "src/db_pool.hpp"
 #include "src/event_loop.hpp"
+#include "src/http_client.hpp"
 #include "src/ingress.hpp"
 #include "src/log.hpp"
 #include "src/metrics.hpp"
@@ -13,14 +16,30 @@
 
 namespace recado {
 
+namespace {
+
+// Every connection and every provider call in flight holds a descriptor: take all the
+// kernel allows this process, not the shell's customary 1024.
+void raise_open_file_limit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= files.rlim_max) return;
+  files.rlim_cur = files.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &files) != 0)
+    log::warn("could not raise the open file limit", {{"limit", std::to_string(files.rlim_max)}});
+}
+
+}  // namespace
+
 int serve(const Config& config, Roles roles, const std::string& db_url, const JobKindTable& kinds,
           std::function<void(int)> on_listening) {
   std::signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit();
   SystemClock clock;
   EventLoop loop;
   Metrics metrics;
   auto pool = std::make_unique<DbPool>(loop, db_url, config.database.pool_size);
   std::unique_ptr<Ingress> ingress;
+  std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<Worker> worker;
   if (roles.ingress) {
     std::set<std::string> names;
@@ -30,7 +49,8 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
     if (on_listening) on_listening(port);
   }
   if (roles.worker) {
-    worker = std::make_unique<Worker>(loop, *pool, db_url, config.worker, kinds, clock);
+    http = std::make_unique<CurlHttpClient>(loop, CurlHttpOptions{config.worker.http.ca_file});
+    worker = std::make_unique<Worker>(loop, *pool, db_url, config.worker, kinds, clock, *http, metrics);
     worker->start();
   }
 
@@ -58,6 +78,7 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
   loop.run();
   pool.reset();  // joins the database threads first: nothing they run may outlive its owner
   worker.reset();
+  http.reset();
   ingress.reset();
   return 0;
 }

@@ -44,6 +44,7 @@ JobFinish::Action to_action(Decision::Action a) {
 class Worker::Context final : public HandlerContext {
  public:
   Context(Worker& worker, Job job) : worker_(worker), job_(std::move(job)) {}
+  ~Context() override { *alive_ = false; }
   const Job& job() const override { return job_; }
   const Clock& clock() const override { return worker_.clock_; }
   void after(Duration delay, std::function<void()> then) override {
@@ -61,9 +62,23 @@ class Worker::Context final : public HandlerContext {
     });
   }
 
+  void call(ProviderCall call, std::function<void(CallResult)> then) override {
+    worker_.call(std::move(call), [this, alive = std::weak_ptr<bool>(alive_), then = std::move(then)](CallResult r) {
+      if (auto a = alive.lock(); !a || !*a) return;  // the job was given up meanwhile
+      try {
+        then(std::move(r));
+      } catch (const std::exception& e) {
+        worker_.on_done(job_.id, this, Outcome::retry(std::string("handler threw: ") + e.what()));
+      } catch (...) {
+        worker_.on_done(job_.id, this, Outcome::retry("handler threw a non-standard exception"));
+      }
+    });
+  }
+
  private:
   Worker& worker_;
   Job job_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<std::unique_ptr<Timer>> timers_;
 };
 
@@ -74,12 +89,20 @@ struct Worker::Running {
 };
 
 Worker::Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerConfig& config,
-               const JobKindTable& kinds, const Clock& clock)
+               const JobKindTable& kinds, const Clock& clock, HttpClient& http, Metrics& metrics)
     : loop_(loop),
       pool_(pool),
       db_url_(std::move(db_url)),
       config_(config),
       clock_(clock),
+      http_(http),
+      metrics_(metrics),
+      breakers_(loop, config_.breakers, clock,
+                [this](std::function<void(pqxx::connection&)> work, std::function<void(std::string)> done) {
+                  db<bool>([work = std::move(work)](pqxx::connection& c) { work(c); return true; },
+                           [done = std::move(done)](DbResult<bool> r) { done(r.ok() ? "" : r.error.message); });
+                },
+                metrics),
       host_(hostname()),
       random_(std::random_device{}()),
       poll_timer_(loop),
@@ -124,6 +147,42 @@ void Worker::start() {
     claim_all(false);
   });
   claim_all(true);
+  breakers_.start();
+}
+
+void Worker::call(ProviderCall call, std::function<void(CallResult)> then) {
+  const std::string name = call.breaker;  // not call.breaker itself: the lambda below takes `call` away
+  breakers_.admit(name, [this, call = std::move(call), then = std::move(then)](BreakerBoard::Admission a) mutable {
+    const std::string api(to_string(call.api));
+    if (!a.allowed) {
+      metrics_.counter("recado_provider_calls_total", "Calls to providers by provider, endpoint (breaker) and outcome",
+                       {{"provider", api}, {"endpoint", call.breaker}, {"outcome", "refused"}}).add();
+      CallResult r;
+      r.breaker = std::move(call.breaker);
+      r.refused_until = a.retry_at;
+      return then(std::move(r));
+    }
+    const bool probe = a.probe;
+    std::string breaker = call.breaker;
+    // What a job kind leaves unset comes from worker.http.
+    if (call.http.connect_timeout.count() <= 0) call.http.connect_timeout = config_.http.connect_timeout;
+    if (call.http.timeout.count() <= 0) call.http.timeout = config_.http.timeout;
+    if (call.http.max_response_bytes == 0) call.http.max_response_bytes = config_.http.max_response_bytes;
+    http_.send(std::move(call.http), [this, api = call.api, probe, breaker = std::move(breaker),
+                                      then = std::move(then)](HttpReply reply) mutable {
+      CallResult r;
+      r.verdict = classify(api, reply, clock_.now());
+      const std::string provider(to_string(api));
+      metrics_.counter("recado_provider_calls_total", "Calls to providers by provider, endpoint (breaker) and outcome",
+                       {{"provider", provider}, {"endpoint", breaker}, {"outcome", std::string(to_string(r.verdict.type))}}).add();
+      metrics_.histogram("recado_provider_call_seconds", "Provider call latency, connect to last byte", latency_buckets(),
+                         {{"provider", provider}}).observe(std::chrono::duration<double>(reply.elapsed).count());
+      breakers_.record(breaker, probe, r.verdict.breaker_failure, r.verdict.reason);
+      r.breaker = std::move(breaker);
+      r.reply = std::move(reply);
+      then(std::move(r));
+    });
+  });
 }
 
 void Worker::claim_all(bool wake) {
@@ -378,6 +437,11 @@ void Worker::maybe_close() {
     if (!verdicts_.empty()) {
       // Written by the flush now, or by its retry timer after a failure.
       if (!flush_retry_timer_.active()) flush();
+      return;
+    }
+    if (!breakers_stopped_) {  // what the handlers saw of the providers is sent before leaving
+      breakers_stopped_ = true;
+      breakers_.stop([this] { maybe_close(); });
       return;
     }
     phase_ = Phase::stopped;

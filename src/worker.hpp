@@ -10,11 +10,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "src/breaker_board.hpp"
 #include "src/config.hpp"
 #include "src/db_pool.hpp"
 #include "src/event_loop.hpp"
 #include "src/job_kind.hpp"
+#include "src/http_client.hpp"
 #include "src/job_store.hpp"
+#include "src/metrics.hpp"
 #include "src/notify_listener.hpp"
 
 namespace recado {
@@ -27,8 +30,10 @@ struct WorkerStats {
 
 class Worker {
  public:
+  // Handlers call providers through `http`, behind circuit breakers shared through the
+  // database; what they do is counted in `metrics`.
   Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerConfig& config,
-         const JobKindTable& kinds, const Clock& clock);
+         const JobKindTable& kinds, const Clock& clock, HttpClient& http, Metrics& metrics);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -41,6 +46,7 @@ class Worker {
 
   const std::string& id() const { return id_; }
   const WorkerStats& stats() const { return stats_; }
+  const BreakerBoard& breakers() const { return breakers_; }
   int running() const { return static_cast<int>(running_.size()); }
 
  private:
@@ -60,6 +66,7 @@ class Worker {
   void on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> result);
   void run(Queue& q, Job job);
   void on_done(int64_t id, const Context* who, Outcome outcome);
+  void call(ProviderCall call, std::function<void(CallResult)> then);
   void schedule_claim(Queue& q);
   void schedule_flush();
   void flush();
@@ -79,6 +86,9 @@ class Worker {
   std::string db_url_;
   WorkerConfig config_;
   const Clock& clock_;
+  HttpClient& http_;
+  Metrics& metrics_;
+  BreakerBoard breakers_;
   std::string id_;
   std::string host_;
   std::unordered_map<std::string_view, const JobKind*> kinds_;
@@ -88,6 +98,7 @@ class Worker {
   std::vector<std::shared_ptr<Running>> retired_;  // finished this turn, freed next turn
   bool flush_scheduled_ = false;
   bool results_abandoned_ = false;  // shutting down with a database that will not take them
+  bool breakers_stopped_ = false;
   int flushes_in_flight_ = 0;
   int db_in_flight_ = 0;
   std::mt19937_64 random_;

@@ -47,4 +47,24 @@ void scripted(HandlerContext& ctx, Done done) {
   done(Outcome::discard("scripted: unknown outcome '" + outcome + "'"));
 }
 
+void http_call(HandlerContext& ctx, Done done) {
+  const auto payload = payload_of(ctx);
+  ProviderCall call;
+  const auto api = parse_api(payload.value("api", std::string()));
+  if (!api) return done(Outcome::discard("payload.api must name a provider API (openai, anthropic, gemini, evolution, whaticket, cloudapi, calcom)"));
+  call.api = *api;
+  call.breaker = payload.value("breaker", std::string(to_string(*api)));
+  call.http.url = payload.value("url", std::string());
+  if (call.http.url.empty()) return done(Outcome::discard("payload.url is missing"));
+  call.http.method = payload.value("method", std::string("POST"));
+  if (auto h = payload.find("headers"); h != payload.end() && h->is_object())
+    for (const auto& [name, value] : h->items())
+      if (value.is_string()) call.http.headers.emplace_back(name, value.get<std::string>());
+  if (auto b = payload.find("body"); b != payload.end())
+    call.http.body = b->is_string() ? b->get<std::string>() : b->dump();
+  if (payload.contains("timeout_ms"))
+    call.http.timeout = std::chrono::milliseconds{std::max<int64_t>(1, payload.value("timeout_ms", int64_t{1}))};
+  ctx.call(std::move(call), [&ctx, done](CallResult r) { done(r.outcome(ctx.clock().now())); });
+}
+
 }  // namespace recado::jobs::builtin

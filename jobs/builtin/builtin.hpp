@@ -6,6 +6,12 @@
 //             {"outcome": "complete"|"retry"|"snooze"|"discard"|"throw",
 //              "reason": "...", "snooze_ms": N, "retry_after_ms": N,
 //              "succeed_on_attempt": N}   (retry until attempt N, then complete)
+//   http_call makes one provider call through its circuit breaker and ends as the shared
+//             classifier says (complete, retry, snooze while the breaker is open, discard):
+//             {"api": "openai"|"anthropic"|"gemini"|"evolution"|"whaticket"|"cloudapi"|"calcom",
+//              "breaker": "openai:clinic1", "url": "...", "method": "POST",
+//              "headers": {"name": "value"}, "body": "text" or a JSON value, "timeout_ms": N}
+//             For operators checking a provider end to end, for tests and for benchmarks.
 #include "src/job_kind.hpp"
 
 namespace recado::jobs::builtin {
@@ -13,5 +19,6 @@ namespace recado::jobs::builtin {
 void noop(HandlerContext& ctx, Done done);
 void sleep(HandlerContext& ctx, Done done);
 void scripted(HandlerContext& ctx, Done done);
+void http_call(HandlerContext& ctx, Done done);
 
 }  // namespace recado::jobs::builtin

@@ -95,7 +95,9 @@ int latency(const Options& options) {
     EventLoop loop;
     SystemClock clock;
     DbPool pool(loop, db.url(), 4);
-    Worker w(loop, pool, db.url(), config, kinds, clock);
+    CurlHttpClient http(loop);
+    Metrics metrics;
+    Worker w(loop, pool, db.url(), config, kinds, clock, http, metrics);
     w.start();
     worker_loop = &loop;
     worker = &w;

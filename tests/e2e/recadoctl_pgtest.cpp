@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "src/breaker_store.hpp"
 #include "src/job_store.hpp"
 #include "src/queue_admin.hpp"
 #include "tests/support/child_process.hpp"
@@ -862,6 +863,59 @@ TEST_F(RecadoctlTest, UsageErrorsExit2AndHelpExits0) {
   auto help = run_raw({"--help"});  // asking for help is not an error
   EXPECT_EQ(help.code, 0) << help.err;
   EXPECT_NE(help.out.find("queues"), std::string::npos) << help.out;
+}
+
+// --- breakers -----------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, BreakersListsStatesAndLastErrors) {
+  BreakerConfig c;
+  c.failures_to_open = 2;
+  BreakerReport failing;
+  failing.add(true, "openai answered 503");
+  failing.add(true, "openai answered 503");
+  breaker_store::report(conn, "openai:clinic", failing, c, system_now());
+  BreakerReport fine;
+  fine.add(false, "");
+  breaker_store::report(conn, "evolution:clinic", fine, c, system_now());
+
+  auto r = ctl({"breakers"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(words_of(lines[0])[0], "NAME");
+  EXPECT_EQ(words_of(lines[1])[0], "evolution:clinic");
+  EXPECT_EQ(words_of(lines[1])[1], "closed");
+  EXPECT_EQ(words_of(lines[2])[0], "openai:clinic");
+  EXPECT_EQ(words_of(lines[2])[1], "open");
+
+  auto j = ctl({"--json", "breakers"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  const auto all = nlohmann::json::parse(j.out);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1]["last_error"], "openai answered 503");
+  EXPECT_EQ(all[1]["failures_in_a_row"], 2);
+  EXPECT_FALSE(all[1]["probe_at"].is_null());
+}
+
+TEST_F(RecadoctlTest, BreakersOpenCloseAndResetOneByName) {
+  auto opened = ctl({"--json", "breakers", "open", "cloudapi:clinic"});
+  ASSERT_EQ(opened.code, 0) << opened.err;
+  EXPECT_EQ(nlohmann::json::parse(opened.out)["state"], "open");
+  EXPECT_EQ(breaker_store::load(conn, "cloudapi:clinic")->forced, true);
+
+  auto closed = ctl({"--json", "breakers", "close", "cloudapi:clinic"});
+  ASSERT_EQ(closed.code, 0) << closed.err;
+  EXPECT_EQ(nlohmann::json::parse(closed.out)["state"], "closed");
+  EXPECT_EQ(breaker_store::load(conn, "cloudapi:clinic")->forced, false);
+
+  ASSERT_EQ(ctl({"breakers", "reset", "cloudapi:clinic"}).code, 0);
+  EXPECT_FALSE(breaker_store::load(conn, "cloudapi:clinic"));
+
+  auto missing = ctl({"breakers", "close", "cloudapi:clinic"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no breaker named cloudapi:clinic"), std::string::npos) << missing.err;
+  EXPECT_EQ(ctl({"breakers", "reset", "nope"}).code, 1);
+  EXPECT_EQ(ctl({"breakers", "open"}).code, 2);  // no name
 }
 
 }  // namespace

@@ -3,17 +3,20 @@
 namespace recado::test {
 
 WorkerHarness::WorkerHarness(std::string url, int pool_size)
-    : url_(std::move(url)), pool_(std::make_unique<DbPool>(loop_, url_, pool_size)) {}
+    : url_(std::move(url)),
+      http_(std::make_unique<CurlHttpClient>(loop_)),
+      pool_(std::make_unique<DbPool>(loop_, url_, pool_size)) {}
 
 WorkerHarness::~WorkerHarness() {
   for (size_t i = 0; i < workers_.size(); ++i)
     if (!stopped_[i]) shutdown(*workers_[i], std::chrono::seconds{10});
   workers_.clear();
   pool_.reset();
+  http_.reset();
 }
 
 Worker& WorkerHarness::add_worker(const WorkerConfig& config, const JobKindTable& kinds) {
-  workers_.push_back(std::make_unique<Worker>(loop_, *pool_, url_, config, kinds, clock_));
+  workers_.push_back(std::make_unique<Worker>(loop_, *pool_, url_, config, kinds, clock_, *http_, metrics_));
   stopped_.push_back(false);
   workers_.back()->start();
   return *workers_.back();

@@ -7,6 +7,8 @@
 
 #include "src/db_pool.hpp"
 #include "src/event_loop.hpp"
+#include "src/http_client.hpp"
+#include "src/metrics.hpp"
 #include "src/worker.hpp"
 
 namespace recado::test {
@@ -24,12 +26,15 @@ class WorkerHarness {
   bool shutdown(Worker& worker, std::chrono::milliseconds timeout = std::chrono::seconds{20});
 
   EventLoop& loop() { return loop_; }
+  Metrics& metrics() { return metrics_; }
   const SystemClock& clock() const { return clock_; }
 
  private:
   std::string url_;
   SystemClock clock_;
   EventLoop loop_;
+  Metrics metrics_;
+  std::unique_ptr<CurlHttpClient> http_;
   std::unique_ptr<DbPool> pool_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<bool> stopped_;
