@@ -1,18 +1,24 @@
 #include "src/app.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "src/config.hpp"
 #include "src/db_error.hpp"
 #include "src/local_postgres.hpp"
 #include "src/log.hpp"
 #include "src/migrations.hpp"
+#include "src/process.hpp"
 #include "src/server.hpp"
+#include "src/sim.hpp"
 
 namespace recado {
 
@@ -78,6 +84,74 @@ int run_dev(Config config, const JobKindTable& kinds) {
   return rc;  // pg's destructor stops the PostgreSQL it started, on errors too
 }
 
+struct SimCommand {
+  std::string host = "127.0.0.1";
+  int port = 8090;
+  uint64_t seed = 1;
+  std::string faults;  // JSON, or @file
+  std::string log_level = "info";
+  std::size_t max_recorded = 100000;
+};
+
+// --faults: a JSON object of endpoint name to fault spec, inline or from @file.
+FaultMap read_start_faults(const std::string& arg) {
+  if (arg.empty()) return {};
+  std::string text = arg;
+  std::string where = "--faults";
+  if (arg[0] == '@') {
+    std::ifstream in(arg.substr(1));
+    if (!in) throw ConfigError("--faults: cannot read " + arg.substr(1));
+    std::stringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+    where = arg.substr(1);
+  }
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) throw ConfigError(where + " is not valid JSON");
+  auto map = parse_fault_map(doc, "faults");
+  if (auto* reason = std::get_if<std::string>(&map)) throw ConfigError(where + ": " + *reason);
+  return std::get<FaultMap>(map);
+}
+
+int run_sim(const SimCommand& cmd) {
+  std::signal(SIGPIPE, SIG_IGN);
+  log::setup("text", cmd.log_level, true);
+  SimulatorOptions options;
+  options.seed = cmd.seed;
+  options.max_recorded = cmd.max_recorded;
+  options.faults = read_start_faults(cmd.faults);
+  raise_open_file_limit();
+  EventLoop loop;
+  Simulator sim(loop, options);
+  const int port = sim.listen(cmd.host, cmd.port);
+  const std::string base = "http://" + cmd.host + ":" + std::to_string(port);
+  std::cout << "\nrecado sim is running on " << base << "  (seed " << cmd.seed << ")\n"
+            << "  openai           POST " << base << "/v1/chat/completions\n"
+            << "  anthropic        POST " << base << "/v1/messages\n"
+            << "  gemini           POST " << base << "/v1beta/models/{model}:generateContent\n"
+            << "  evolution        POST " << base << "/message/sendText/{instance}\n"
+            << "  whaticket        POST " << base << "/api/messages/send\n"
+            << "  cloudapi         POST " << base << "/v21.0/{phone_number_id}/messages\n"
+            << "  calcom_bookings  GET|POST " << base << "/v2/bookings   POST " << base << "/v2/bookings/{uid}/cancel\n"
+            << "  calcom_slots     GET " << base << "/v2/slots?eventTypeId=&start=&end=\n"
+            << "  control          " << base << "/_sim/requests  /_sim/faults[/{endpoint}]  /_sim/webhooks  /_sim/healthz\n";
+  for (const auto& [endpoint, spec] : options.faults)
+    std::cout << "  fault            " << to_string(endpoint) << " " << to_json(spec).dump() << "\n";
+  std::cout << "  stop             Ctrl-C\n\n" << std::flush;
+  bool stopping = false;
+  SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int signum) {
+    if (stopping) {
+      log::warn("second signal: exiting now");
+      std::_Exit(1);
+    }
+    stopping = true;
+    log::info("shutting down", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
+    sim.close([&] { loop.stop(); });
+  });
+  loop.run();
+  return 0;
+}
+
 }  // namespace
 
 int recado_main(int argc, char** argv, const JobKindTable& kinds) {
@@ -98,6 +172,15 @@ int recado_main(int argc, char** argv, const JobKindTable& kinds) {
   auto* check = config_cmd->add_subcommand("check", "validate a file and print the effective configuration, secrets masked");
   std::string check_path;
   check->add_option("file", check_path, "the YAML file")->required();
+  auto* sim = app.add_subcommand("sim", "the provider simulator: LLMs, WhatsApp gateways and Cal.com on loopback, with faults");
+  SimCommand sim_cmd;
+  sim->add_option("--host", sim_cmd.host, "address to listen on (default 127.0.0.1)");
+  sim->add_option("--port", sim_cmd.port, "port to listen on (default 8090; 0 picks a free one)");
+  sim->add_option("--seed", sim_cmd.seed, "seed of the fault decisions, so runs repeat (default 1)");
+  sim->add_option("--faults", sim_cmd.faults, "faults at start: JSON {\"openai\":{spec},...} or @file.json");
+  sim->add_option("--max-recorded", sim_cmd.max_recorded, "requests the recorder keeps, oldest dropped (default 100000)")
+      ->check(CLI::PositiveNumber);
+  sim->add_option("--log-level", sim_cmd.log_level, "trace|debug|info|warn|error (default info; debug logs each request)");
   app.add_subcommand("version", "print the version");
 
   try {
@@ -111,6 +194,7 @@ int recado_main(int argc, char** argv, const JobKindTable& kinds) {
       std::cout << "recado " << RECADO_VERSION << "\n";
       return 0;
     }
+    if (sim->parsed()) return run_sim(sim_cmd);  // needs no configuration file
     if (check->parsed()) {
       Config c = load_config(check_path);
       std::cout << dump_config(c);

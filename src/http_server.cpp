@@ -29,6 +29,7 @@ std::string_view http_status_text(int status) {
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 402: return "Payment Required";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -41,7 +42,10 @@ std::string_view http_status_text(int status) {
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 529: return "Overloaded";
     default: return "Unknown";
   }
 }
@@ -81,10 +85,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void start_reading() {
     reading_ = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_),
-                  [](uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
-                    auto* self = static_cast<HttpConnection*>(h->data);
-                    self->readbuf_.resize(std::max<size_t>(suggested, 16384));
-                    *buf = uv_buf_init(self->readbuf_.data(), self->readbuf_.size());
+                  [](uv_handle_t*, size_t, uv_buf_t* buf) {
+                    // One buffer per loop thread, not per connection: on_read copies what
+                    // arrived before the next read can start, so thousands of idle
+                    // connections hold no read buffer at all.
+                    static thread_local std::vector<char> shared(64 << 10);
+                    *buf = uv_buf_init(shared.data(), static_cast<unsigned>(shared.size()));
                   },
                   [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
                     static_cast<HttpConnection*>(s->data)->on_read(n, buf);
@@ -107,6 +113,27 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     process();
   }
 
+  // Fault injection: drops request `serial` with no answer, resetting the connection.
+  void abort(uint64_t serial) {
+    if (closed_ || !awaiting_ || serial != serial_) return;
+    awaiting_ = false;
+    closed_ = true;
+    timer_.stop();
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+    if (uv_tcp_close_reset(tcp_, &HttpConnection::on_closed) != 0)
+      uv_close(reinterpret_cast<uv_handle_t*>(tcp_), &HttpConnection::on_closed);
+  }
+
+  // Fault injection: answers request `serial` with a body cut after `body_bytes`, then closes.
+  void respond_truncated(uint64_t serial, const HttpResponse& response, size_t body_bytes) {
+    if (closed_ || !awaiting_ || serial != serial_) return;
+    awaiting_ = false;
+    shutting_down_ = true;
+    write(response, false, body_bytes);
+  }
+
+  bool waiting(uint64_t serial) const { return !closed_ && awaiting_ && serial == serial_ && !peer_gone_; }
+
   // Closes now if nothing is in flight; otherwise after the current answer.
   void close_when_idle() {
     if (!awaiting_) close();
@@ -122,15 +149,17 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     closed_ = true;
     timer_.stop();
     uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
-    uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) {
-      auto* self = static_cast<HttpConnection*>(h->data);
-      std::shared_ptr<HttpConnection> last = std::move(self->self_);
-      delete reinterpret_cast<uv_tcp_t*>(h);
-      if (self->server_) self->server_->forget(self);
-    });  // `last` frees the connection unless a responder still holds it
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp_), &HttpConnection::on_closed);
   }
 
  private:
+  static void on_closed(uv_handle_t* h) {
+    auto* self = static_cast<HttpConnection*>(h->data);
+    std::shared_ptr<HttpConnection> last = std::move(self->self_);
+    delete reinterpret_cast<uv_tcp_t*>(h);
+    if (self->server_) self->server_->forget(self);
+  }  // `last` frees the connection unless a responder still holds it
+
   // One timer per connection. While a request is arriving it must be complete by its read
   // deadline (a client trickling bytes holds nothing for long); between requests the
   // connection may stay silent for the idle timeout; while the handler works, neither.
@@ -155,7 +184,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     });
   }
 
-  void on_read(ssize_t n, const uv_buf_t*) {
+  void on_read(ssize_t n, const uv_buf_t* buf) {
     if (n < 0) {
       // EOF or error: a request in flight is still answered if the peer only half-closed,
       // but we cannot know; drop the connection.
@@ -168,7 +197,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       return;
     }
     if (n == 0) return;
-    inbuf_.append(readbuf_.data(), static_cast<size_t>(n));
+    inbuf_.append(buf->base, static_cast<size_t>(n));
     process();
     if (closed_ || shutting_down_) return;
     if (!awaiting_) arm_timer();
@@ -215,7 +244,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     respond(serial_, HttpResponse::error(status, reason));
   }
 
-  void write(const HttpResponse& r, bool keep) {
+  // Writes `r`, sending only the first `body_bytes` bytes of its body (fault injection: a
+  // truncated answer; the head still announces the whole body).
+  void write(const HttpResponse& r, bool keep, size_t body_bytes = std::string::npos) {
     std::string data;
     data.reserve(r.body.size() + 256);
     data += "HTTP/1.1 " + std::to_string(r.status) + " ";
@@ -224,7 +255,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     data += "\r\nContent-Length: " + std::to_string(r.body.size());
     for (const auto& [k, v] : r.headers) data += "\r\n" + k + ": " + v;
     data += keep ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
-    data += r.body;
+    data.append(r.body, 0, std::min(body_bytes, r.body.size()));
     send_raw(std::move(data), !keep);
     if (keep && peer_gone_) close();
   }
@@ -257,7 +288,6 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   HttpRequestParser parser_;
   Timer timer_;
   std::optional<std::chrono::steady_clock::time_point> request_deadline_;  // set while one arrives
-  std::string readbuf_;
   std::string inbuf_;
   size_t offset_ = 0;
   std::string remote_;
@@ -273,6 +303,19 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
 void HttpResponder::send(HttpResponse response) {
   if (auto conn = conn_.lock()) conn->respond(serial_, std::move(response));
+}
+
+void HttpResponder::abort() {
+  if (auto conn = conn_.lock()) conn->abort(serial_);
+}
+
+void HttpResponder::send_truncated(HttpResponse response, std::size_t body_bytes) {
+  if (auto conn = conn_.lock()) conn->respond_truncated(serial_, response, body_bytes);
+}
+
+bool HttpResponder::waiting() const {
+  auto conn = conn_.lock();
+  return conn && conn->waiting(serial_);
 }
 
 HttpServer::HttpServer(EventLoop& loop, HttpLimits limits, HttpHandler handler)

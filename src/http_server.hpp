@@ -37,6 +37,15 @@ class HttpResponder {
  public:
   HttpResponder(std::weak_ptr<HttpConnection> conn, uint64_t serial) : conn_(std::move(conn)), serial_(serial) {}
   void send(HttpResponse response);
+  // Fault injection (the provider simulator): closes the connection at once with no answer,
+  // by a TCP reset (RST) where the platform allows, else a plain close.
+  void abort();
+  // Fault injection: writes `response`'s head announcing its whole body (Content-Length) but
+  // only the first `body_bytes` bytes of the body, then closes the connection.
+  void send_truncated(HttpResponse response, std::size_t body_bytes);
+  // Whether this request still waits for its answer and its client is still connected (a
+  // client that closes its end while a request is held shows here).
+  bool waiting() const;
 
  private:
   std::weak_ptr<HttpConnection> conn_;

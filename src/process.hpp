@@ -12,4 +12,9 @@ struct ProcessResult {
 
 ProcessResult run_process(const std::vector<std::string>& argv);
 
+// Raises this process's soft limit of open files to its hard limit: every connection and
+// every provider call in flight holds a descriptor, and 1024 is a shell's habit, not a
+// server's. Returns the soft limit now in force (-1 if it cannot be read).
+long raise_open_file_limit();
+
 }  // namespace recado
