@@ -51,14 +51,17 @@ struct Outcome {
   // retry: an earliest time the provider asked for (Retry-After); snooze: until when.
   std::optional<Timestamp> not_before;
 
-  static Outcome complete() { return {Type::complete, {}, {}}; }
+  // snooze: why, as a metric label ("breaker_open", "send_limit", "business_hours", "other").
+  std::string cause;
+
+  static Outcome complete() { return {Type::complete, {}, {}, {}}; }
   static Outcome retry(std::string reason, std::optional<Timestamp> not_before = {}) {
-    return {Type::retry, std::move(reason), not_before};
+    return {Type::retry, std::move(reason), not_before, {}};
   }
-  static Outcome snooze(Timestamp until, std::string reason) {
-    return {Type::snooze, std::move(reason), until};
+  static Outcome snooze(Timestamp until, std::string reason, std::string cause = "other") {
+    return {Type::snooze, std::move(reason), until, std::move(cause)};
   }
-  static Outcome discard(std::string reason) { return {Type::discard, std::move(reason), {}}; }
+  static Outcome discard(std::string reason) { return {Type::discard, std::move(reason), {}, {}}; }
 };
 
 std::string_view to_string(Outcome::Type t);

@@ -3,7 +3,7 @@
 namespace recado {
 
 Outcome CallResult::outcome(Timestamp now) const {
-  if (refused_until) return Outcome::snooze(*refused_until, "circuit breaker " + breaker + " is open");
+  if (refused_until) return Outcome::snooze(*refused_until, "circuit breaker " + breaker + " is open", "breaker_open");
   switch (verdict.type) {
     case CallVerdict::Type::success: return Outcome::complete();
     case CallVerdict::Type::retry:

@@ -11,6 +11,7 @@
 #include "src/clock.hpp"
 #include "src/http_client.hpp"
 #include "src/job.hpp"
+#include "src/send_limits.hpp"
 
 namespace recado {
 
@@ -46,6 +47,11 @@ class HandlerContext {
   // calls `then` on the loop, unless the job was given up by then. An exception thrown by
   // `then` is a retry.
   virtual void call(ProviderCall call, std::function<void(CallResult)> then) = 0;
+  // Takes a send slot for `sender` (a WhatsApp number) to `recipient` under `limits`, shared
+  // by every worker; `then` gets the permit: granted (the send is counted) or the earliest
+  // time one could go. A database failure ends the job as a retry without calling `then`.
+  virtual void reserve_send(std::string sender, std::string recipient, SendLimits limits,
+                            std::function<void(SendPermit)> then) = 0;
 };
 
 using Done = std::function<void(Outcome)>;

@@ -36,6 +36,7 @@ struct FinishCounts {
 struct PruneCounts {
   int jobs = 0, workers = 0;
   int inbound = 0;  // inbound_store::prune's, counted alongside
+  int sends = 0;    // prune_sends's, likewise
 };
 
 namespace job_store {

@@ -1,7 +1,5 @@
 #include "src/server.hpp"
 
-#include <sys/resource.h>
-
 #include <csignal>
 #include <memory>
 #include <set>
@@ -12,23 +10,10 @@
 #include "src/ingress.hpp"
 #include "src/log.hpp"
 #include "src/metrics.hpp"
+#include "src/process.hpp"
 #include "src/worker.hpp"
 
 namespace recado {
-
-namespace {
-
-// Every connection and every provider call in flight holds a descriptor: take all the
-// kernel allows this process, not the shell's customary 1024.
-void raise_open_file_limit() {
-  rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= files.rlim_max) return;
-  files.rlim_cur = files.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &files) != 0)
-    log::warn("could not raise the open file limit", {{"limit", std::to_string(files.rlim_max)}});
-}
-
-}  // namespace
 
 int serve(const Config& config, Roles roles, const std::string& db_url, const JobKindTable& kinds,
           std::function<void(int)> on_listening) {

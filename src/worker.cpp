@@ -11,6 +11,7 @@
 #include "src/duration.hpp"
 #include "src/inbound_store.hpp"
 #include "src/log.hpp"
+#include "src/send_limits.hpp"
 
 namespace recado {
 
@@ -73,6 +74,24 @@ class Worker::Context final : public HandlerContext {
         worker_.on_done(job_.id, this, Outcome::retry("handler threw a non-standard exception"));
       }
     });
+  }
+
+  void reserve_send(std::string sender, std::string recipient, SendLimits limits,
+                    std::function<void(SendPermit)> then) override {
+    const Timestamp now = worker_.clock_.now();
+    worker_.db<SendPermit>(
+        [sender = std::move(sender), recipient = std::move(recipient), limits, now](pqxx::connection& c) {
+          return recado::reserve_send(c, sender, recipient, limits, now);
+        },
+        [this, alive = std::weak_ptr<bool>(alive_), then = std::move(then)](DbResult<SendPermit> r) {
+          if (auto a = alive.lock(); !a || !*a) return;
+          if (!r.ok()) return worker_.on_done(job_.id, this, Outcome::retry("could not reserve a send slot: " + r.error.message));
+          try {
+            then(std::move(*r.value));
+          } catch (const std::exception& e) {
+            worker_.on_done(job_.id, this, Outcome::retry(std::string("handler threw: ") + e.what()));
+          }
+        });
   }
 
  private:
@@ -295,6 +314,8 @@ void Worker::on_done(int64_t id, const Context* who, Outcome outcome) {
                                       {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d.run_at - now).count())}}));
       break;
     case Decision::Action::snooze:
+      metrics_.counter("recado_job_snoozes_total", "Jobs put off without using an attempt, by queue and cause",
+                       {{"queue", job.queue}, {"cause", outcome.cause.empty() ? "other" : outcome.cause}}).add();
       log::info("job snoozed", log::job_fields(job, {{"reason", outcome.reason}}));
       break;
     case Decision::Action::discard:
@@ -400,19 +421,21 @@ void Worker::rescue() {
 
 void Worker::prune() {
   db<PruneCounts>(
-      [cfg = config_](pqxx::connection& c) {
+      [cfg = config_, now = clock_.now()](pqxx::connection& c) {
         PruneCounts counts = job_store::prune(c, cfg.completed_retention, cfg.discarded_retention,
                                               cfg.lease * 10, 10000);
         counts.inbound = inbound_store::prune(c, cfg.inbound_retention, 10000);
+        counts.sends = prune_sends(c, now - kSendHistory, 10000);
         return counts;
       },
       [](DbResult<PruneCounts> r) {
         if (!r.ok()) {
           log::warn("prune failed", {{"error", r.error.message}});
-        } else if (r.value->jobs || r.value->workers || r.value->inbound) {
+        } else if (r.value->jobs || r.value->workers || r.value->inbound || r.value->sends) {
           log::info("pruned", {{"finished_jobs", std::to_string(r.value->jobs)},
                                {"silent_workers", std::to_string(r.value->workers)},
-                               {"inbound_events", std::to_string(r.value->inbound)}});
+                               {"inbound_events", std::to_string(r.value->inbound)},
+                               {"send_records", std::to_string(r.value->sends)}});
         }
       });
 }

@@ -64,7 +64,23 @@ void http_call(HandlerContext& ctx, Done done) {
     call.http.body = b->is_string() ? b->get<std::string>() : b->dump();
   if (payload.contains("timeout_ms"))
     call.http.timeout = std::chrono::milliseconds{std::max<int64_t>(1, payload.value("timeout_ms", int64_t{1}))};
-  ctx.call(std::move(call), [&ctx, done](CallResult r) { done(r.outcome(ctx.clock().now())); });
+  auto send = [&ctx, done, call = std::move(call)]() mutable {
+    ctx.call(std::move(call), [&ctx, done](CallResult r) { done(r.outcome(ctx.clock().now())); });
+  };
+  const auto pace = payload.find("pace");
+  if (pace == payload.end()) return send();
+  if (!pace->is_object()) return done(Outcome::discard("payload.pace must be an object"));
+  SendLimits limits;
+  limits.min_spacing = std::chrono::milliseconds{pace->value("min_spacing_ms", int64_t{0})};
+  limits.per_hour = pace->value("per_hour", 0);
+  limits.per_day = pace->value("per_day", 0);
+  limits.per_recipient_spacing = std::chrono::milliseconds{pace->value("per_recipient_spacing_ms", int64_t{0})};
+  ctx.reserve_send(pace->value("sender", std::string()), pace->value("recipient", std::string()), limits,
+                   [&ctx, done, send = std::move(send)](SendPermit permit) mutable {
+                     if (!permit.granted)
+                       return done(Outcome::snooze(permit.not_before, "send limit " + permit.reason, "send_limit"));
+                     send();
+                   });
 }
 
 }  // namespace recado::jobs::builtin

@@ -10,7 +10,11 @@
 //             classifier says (complete, retry, snooze while the breaker is open, discard):
 //             {"api": "openai"|"anthropic"|"gemini"|"evolution"|"whaticket"|"cloudapi"|"calcom",
 //              "breaker": "openai:clinic1", "url": "...", "method": "POST",
-//              "headers": {"name": "value"}, "body": "text" or a JSON value, "timeout_ms": N}
+//              "headers": {"name": "value"}, "body": "text" or a JSON value, "timeout_ms": N,
+//              "pace": {"sender": "...", "recipient": "...", "min_spacing_ms": N, "per_hour": N,
+//                       "per_day": N, "per_recipient_spacing_ms": N}}
+//             With "pace", the call is a WhatsApp send: it takes a send slot first, and a send
+//             over a limit snoozes until the earliest allowed time.
 //             For operators checking a provider end to end, for tests and for benchmarks.
 #include "src/job_kind.hpp"
 

@@ -16,6 +16,7 @@ int queue(const Options& options);
 int enqueue(const Options& options);
 int latency(const Options& options);
 int ingest(const Options& options);
+int outbound(const Options& options);
 
 // A durable PostgreSQL (fsync and synchronous_commit on) in a temp folder, or
 // RECADO_BENCH_DATABASE_URL's server; a fresh migrated database.

@@ -11,6 +11,9 @@
 //   recado_bench ingest    Cloud API and Evolution webhooks (signed, 5,000 conversations) at
 //                          64 connections (wrk) vs nginx answering 202 to the same requests;
 //                          every acknowledged webhook committed exactly once
+//   recado_bench outbound  1,000 jobs each making one call to the simulator, which answers
+//                          after 1 s, on one worker: throughput vs in-flight ÷ latency, and
+//                          the worker's peak RSS
 // Each ends with one line per target:
 //   bench <name>: <value> <unit>; <ratio>x <reference>; target <goal>: PASS|MISS
 #include <cstdio>
@@ -22,7 +25,7 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: recado_bench queue|enqueue|latency|ingest [--jobs N] [--seconds N] [--peers]\n";
+    std::cerr << "usage: recado_bench queue|enqueue|latency|ingest|outbound [--jobs N] [--seconds N] [--peers]\n";
     return 2;
   }
   recado::bench::Options options;
@@ -49,7 +52,8 @@ int main(int argc, char** argv) {
     if (name == "enqueue") return recado::bench::enqueue(options);
     if (name == "latency") return recado::bench::latency(options);
     if (name == "ingest") return recado::bench::ingest(options);
-    std::cerr << "recado_bench: unknown benchmark '" << name << "' (queue, enqueue, latency, ingest)\n";
+    if (name == "outbound") return recado::bench::outbound(options);
+    std::cerr << "recado_bench: unknown benchmark '" << name << "' (queue, enqueue, latency, ingest, outbound)\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "recado_bench: " << e.what() << "\n";

@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "src/http_server.hpp"
+#include "src/process.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace recado {
@@ -108,13 +108,7 @@ TEST_F(HttpClientTest, ReusesTheConnectionBetweenCalls) {
 }
 
 TEST_F(HttpClientTest, HoldsAThousandCallsInFlightOnOneThread) {
-  rlimit files{};
-  getrlimit(RLIMIT_NOFILE, &files);
-  if (files.rlim_cur < 4096) {
-    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 8192);
-    setrlimit(RLIMIT_NOFILE, &files);
-  }
-  ASSERT_GE(files.rlim_cur, 2200u) << "needs two descriptors per call in this process";
+  ASSERT_GE(raise_open_file_limit(), 2200) << "needs two descriptors per call in this process";
   // Nothing is answered until all 1,000 requests have arrived.
   std::vector<HttpResponder> waiting;
   handler = [&](HttpRequest&, HttpResponder r) {
