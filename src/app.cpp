@@ -19,6 +19,7 @@
 #include "src/process.hpp"
 #include "src/server.hpp"
 #include "src/sim.hpp"
+#include "src/sim_thread.hpp"
 
 namespace recado {
 
@@ -65,6 +66,10 @@ int run_dev(Config config, const JobKindTable& kinds) {
     pqxx::connection conn(url);
     migrate(conn);
   }
+  // The providers, simulated: point a tenant's LLM, gateway and Cal.com at it to try
+  // everything without an account anywhere.
+  std::unique_ptr<SimulatorThread> sim;
+  if (config.dev.sim_port > 0) sim = std::make_unique<SimulatorThread>(SimulatorOptions{}, "127.0.0.1", config.dev.sim_port);
   const int rc = serve(config, {true, true}, url, kinds, [&](int port) {
     const std::string base = "http://" + config.ingress.host + ":" + std::to_string(port);
     std::cout << "\nrecado dev is running\n"
@@ -74,6 +79,9 @@ int run_dev(Config config, const JobKindTable& kinds) {
       for (const WebhookConfig& w : t.webhooks) providers += (providers.empty() ? "" : "|") + std::string(to_string(w.provider));
       std::cout << "  webhooks   " << base << "/webhooks/" << t.id << "/{" << providers << "}\n";
     }
+    if (sim)
+      std::cout << "  simulator  " << sim->url() << "  (providers' APIs; GET /_sim/requests, PUT /_sim/faults/{endpoint}, "
+                << "POST /_sim/webhooks)\n";
     std::cout << "  database   " << mask_url(url) << "\n"
               << "  try        curl -s -X POST -H 'Authorization: Bearer <ingress.api_token>' \\\n"
               << "               -d '{\"kind\":\"noop\"}' http://" << config.ingress.host << ":" << port << "/v1/jobs\n"

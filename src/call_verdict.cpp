@@ -142,6 +142,24 @@ std::optional<Duration> retry_after(const HttpReply& reply, Timestamp now) {
   return std::nullopt;
 }
 
+std::optional<TokenUsage> token_usage(Api api, const std::string& body) {
+  const char* field = api == Api::gemini ? "usageMetadata" : "usage";
+  if (api != Api::openai && api != Api::anthropic && api != Api::gemini) return std::nullopt;
+  if (body.find(field) == std::string::npos) return std::nullopt;
+  const json doc = json::parse(body, nullptr, false);
+  if (!doc.is_object() || !doc.contains(field) || !doc[field].is_object()) return std::nullopt;
+  const json& u = doc[field];
+  auto count = [&](const char* key) {
+    auto it = u.find(key);
+    return it != u.end() && it->is_number_integer() ? it->get<long>() : 0L;
+  };
+  switch (api) {
+    case Api::openai: return TokenUsage{count("prompt_tokens"), count("completion_tokens")};
+    case Api::anthropic: return TokenUsage{count("input_tokens"), count("output_tokens")};
+    default: return TokenUsage{count("promptTokenCount"), count("candidatesTokenCount")};
+  }
+}
+
 CallVerdict classify(Api api, const HttpReply& reply, Timestamp now) {
   if (!reply.responded()) {
     const bool cancelled = reply.failure == HttpReply::Failure::cancelled;

@@ -33,4 +33,11 @@ CallVerdict classify(Api api, const HttpReply& reply, Timestamp now);
 // date, measured from `now`), then Gemini's RetryInfo `retryDelay` in the body. Capped at a day.
 std::optional<Duration> retry_after(const HttpReply& reply, Timestamp now);
 
+// Tokens an LLM reports it used (usage / usageMetadata), for the spend metrics.
+struct TokenUsage {
+  long input = 0;
+  long output = 0;
+};
+std::optional<TokenUsage> token_usage(Api api, const std::string& body);
+
 }  // namespace recado

@@ -386,6 +386,10 @@ Config read(const YAML::Node& root, const std::string& file) {
   w.field("completed_retention", c.worker.completed_retention);
   w.field("discarded_retention", c.worker.discarded_retention);
   w.field<Duration>("prune_interval", c.worker.prune_interval, positive_duration);
+  w.field("metrics_host", c.worker.metrics_host);
+  w.field<int>("metrics_port", c.worker.metrics_port, [](const int& p) {
+    return p >= 0 && p <= 65535 ? std::string{} : "must be a port from 0 (none) to 65535";
+  });
 
   Section http = w.child("http");
   http.field<Duration>("connect_timeout", c.worker.http.connect_timeout, positive_duration);
@@ -413,6 +417,9 @@ Config read(const YAML::Node& root, const std::string& file) {
   Section dev = top.child("dev");
   dev.field("data_dir", c.dev.data_dir);
   dev.field("postgres_bin", c.dev.postgres_bin);
+  dev.field<int>("sim_port", c.dev.sim_port, [](const int& p) {
+    return p >= 0 && p <= 65535 ? std::string{} : "must be a port from 0 (none) to 65535";
+  });
   dev.finish();
 
   top.finish();
@@ -519,13 +526,13 @@ std::string dump_config(const Config& c) {
       "  claim_batch: {}\n  poll_interval: {}\n  lease: {}\n  rescue_interval: {}\n  shutdown_timeout: {}\n"
       "  job_timeout: {}\n"
       "  backoff_base: {}\n  backoff_cap: {}\n  completed_retention: {}\n  discarded_retention: {}\n"
-      "  prune_interval: {}\n",
+      "  prune_interval: {}\n  metrics_host: \"{}\"\n  metrics_port: {}\n",
       w.claim_batch, format_duration(w.poll_interval), format_duration(w.lease),
       format_duration(w.rescue_interval), format_duration(w.shutdown_timeout),
       format_duration(w.job_timeout),
       format_duration(w.backoff.base), format_duration(w.backoff.cap),
       format_duration(w.completed_retention), format_duration(w.discarded_retention),
-      format_duration(w.prune_interval));
+      format_duration(w.prune_interval), w.metrics_host, w.metrics_port);
   out += fmt::format("  http:\n    connect_timeout: {}\n    timeout: {}\n    max_response_bytes: {}\n    ca_file: \"{}\"\n",
                      format_duration(w.http.connect_timeout), format_duration(w.http.timeout),
                      w.http.max_response_bytes, w.http.ca_file);
@@ -563,7 +570,8 @@ std::string dump_config(const Config& c) {
       if (w.allow_unsigned) out += "        allow_unsigned: true\n";
     }
   }
-  out += fmt::format("dev:\n  data_dir: \"{}\"\n  postgres_bin: \"{}\"\n", c.dev.data_dir, c.dev.postgres_bin);
+  out += fmt::format("dev:\n  data_dir: \"{}\"\n  postgres_bin: \"{}\"\n  sim_port: {}\n", c.dev.data_dir,
+                     c.dev.postgres_bin, c.dev.sim_port);
   return out;
 }
 

@@ -121,6 +121,9 @@ struct WorkerConfig {
   Duration shutdown_timeout = std::chrono::seconds{10};
   Duration job_timeout = std::chrono::minutes{5};  // a handler silent this long is a retry
   BackoffPolicy backoff;
+  // GET /metrics and /healthz of a worker that runs without the ingress (port 0: none).
+  std::string metrics_host = "127.0.0.1";
+  int metrics_port = 0;
   Duration completed_retention = std::chrono::hours{24};
   Duration discarded_retention = std::chrono::hours{24 * 7};
   Duration prune_interval = std::chrono::minutes{1};
@@ -133,6 +136,7 @@ struct WorkerConfig {
 struct DevConfig {
   std::string data_dir = "var/pg";  // where `recado dev` keeps its PostgreSQL
   std::string postgres_bin = "/usr/lib/postgresql/15/bin";
+  int sim_port = 8090;  // the provider simulator `recado dev` starts on 127.0.0.1 (0: none)
 };
 
 struct Config {

@@ -7,6 +7,7 @@
 #include "src/db_pool.hpp"
 #include "src/event_loop.hpp"
 #include "src/http_client.hpp"
+#include "src/http_server.hpp"
 #include "src/ingress.hpp"
 #include "src/log.hpp"
 #include "src/metrics.hpp"
@@ -33,10 +34,27 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
     const int port = ingress->start();
     if (on_listening) on_listening(port);
   }
+  std::unique_ptr<HttpServer> metrics_server;
   if (roles.worker) {
     http = std::make_unique<CurlHttpClient>(loop, CurlHttpOptions{config.worker.http.ca_file});
+    metrics.gauge("recado_provider_calls_in_flight", "Provider calls waiting for an answer",
+                  [client = http.get()] { return static_cast<double>(client->in_flight()); });
     worker = std::make_unique<Worker>(loop, *pool, db_url, config.worker, kinds, clock, *http, metrics);
     worker->start();
+    // Without the ingress (which serves them), a worker shows its metrics on a port of its own.
+    if (!roles.ingress && config.worker.metrics_port > 0) {
+      metrics_server = std::make_unique<HttpServer>(loop, HttpLimits{}, [&metrics](HttpRequest& req, HttpResponder r) {
+        if (req.method == "GET" && req.path == "/metrics") {
+          HttpResponse resp;
+          resp.content_type = "text/plain; version=0.0.4";
+          resp.body = metrics.render();
+          return r.send(std::move(resp));
+        }
+        if (req.method == "GET" && req.path == "/healthz") return r.send(HttpResponse::json(200, R"({"status":"ok"})"));
+        r.send(HttpResponse::error(404, "a worker serves GET /metrics and GET /healthz"));
+      });
+      metrics_server->listen(config.worker.metrics_host, config.worker.metrics_port);
+    }
   }
 
   bool stopping = false;
@@ -62,6 +80,7 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
   });
   loop.run();
   pool.reset();  // joins the database threads first: nothing they run may outlive its owner
+  metrics_server.reset();
   worker.reset();
   http.reset();
   ingress.reset();

@@ -196,6 +196,13 @@ void Worker::call(ProviderCall call, std::function<void(CallResult)> then) {
                        {{"provider", provider}, {"endpoint", breaker}, {"outcome", std::string(to_string(r.verdict.type))}}).add();
       metrics_.histogram("recado_provider_call_seconds", "Provider call latency, connect to last byte", latency_buckets(),
                          {{"provider", provider}}).observe(std::chrono::duration<double>(reply.elapsed).count());
+      if (r.verdict.type == CallVerdict::Type::success)
+        if (const auto used = token_usage(api, reply.body)) {
+          metrics_.counter("recado_llm_tokens_total", "Tokens the LLM providers report used, by provider and direction",
+                           {{"provider", provider}, {"direction", "input"}}).add(static_cast<uint64_t>(used->input));
+          metrics_.counter("recado_llm_tokens_total", "Tokens the LLM providers report used, by provider and direction",
+                           {{"provider", provider}, {"direction", "output"}}).add(static_cast<uint64_t>(used->output));
+        }
       breakers_.record(breaker, probe, r.verdict.breaker_failure, r.verdict.reason);
       r.breaker = std::move(breaker);
       r.reply = std::move(reply);

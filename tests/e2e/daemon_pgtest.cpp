@@ -226,8 +226,10 @@ TEST_F(DaemonTest, DevStartsItsOwnPostgresAndKeepsDataAcrossRestarts) {
   chmod(tmpl, 0755);
   const std::string dir = tmpl;
   const int port = test::free_port();
+  const int sim_port = test::free_port();
   std::map<std::string, std::string> dev_env = {{"RECADO_DEV_DATA_DIR", dir + "/pg"},
                                                 {"RECADO_INGRESS_PORT", std::to_string(port)},
+                                                {"RECADO_DEV_SIM_PORT", std::to_string(sim_port)},
                                                 {"RECADO_DATABASE_URL", ""}};
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   int64_t id = 0;
@@ -244,6 +246,12 @@ TEST_F(DaemonTest, DevStartsItsOwnPostgresAndKeepsDataAcrossRestarts) {
       return s.code == 0 && json::parse(s.out)["state"] == "completed";
     }));
     EXPECT_NE(dev.output().find("recado dev is running"), std::string::npos);
+    // The provider simulator runs beside it.
+    const std::string sim_url = "http://127.0.0.1:" + std::to_string(sim_port);
+    EXPECT_NE(dev.output().find("simulator  " + sim_url), std::string::npos) << dev.output();
+    EXPECT_EQ(http.get(sim_url + "/_sim/healthz").status, 200);
+    EXPECT_EQ(http.post(sim_url + "/v1/chat/completions", R"({"model":"m","messages":[{"role":"user","content":"Oi"}]})",
+                        {{"Authorization", "Bearer dev"}}).status, 200);
     dev.signal(SIGINT);
     auto status = dev.wait(30s);
     ASSERT_TRUE(status) << dev.output();

@@ -71,7 +71,10 @@ class OutboundTest : public ::testing::Test {
 TEST_F(OutboundTest, ATrippedBreakerStopsEveryWorkerThenProbesAndCloses) {
   // test.yaml: 3 failures in a row open a breaker; it probes after 500 ms; views refresh every 100 ms.
   const std::map<std::string, std::string> slow_probe = {{"RECADO_WORKER_BREAKERS_COOL_DOWN", "3s"}};
-  auto a = worker(slow_probe);
+  const int metrics_port = test::free_port();
+  auto with_metrics = slow_probe;
+  with_metrics["RECADO_WORKER_METRICS_PORT"] = std::to_string(metrics_port);
+  auto a = worker(with_metrics);
   auto b = worker(slow_probe);
   ASSERT_TRUE(test::poll_until([&] { return db.count("SELECT count(*) FROM recado.workers") == 2; })) << a->output() << b->output();
   set_fault("evolution", {{"fault", "status"}, {"status", 503}, {"latency_ms", 100}});
@@ -102,6 +105,15 @@ TEST_F(OutboundTest, ATrippedBreakerStopsEveryWorkerThenProbesAndCloses) {
   // Every attempt used is a call the provider received: snoozes used none.
   EXPECT_EQ(db.count("SELECT sum(attempt) FROM recado.jobs_finished"),
             static_cast<long long>(requests("evolution").size()));
+  // What worker a saw, on its own metrics port.
+  const std::string metrics = control.get("http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics").body;
+  EXPECT_NE(metrics.find(R"(recado_provider_calls_total{provider="evolution",endpoint="evolution:clinic",outcome="success"})"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(recado_provider_calls_total{provider="evolution",endpoint="evolution:clinic",outcome="retry"})"),
+            std::string::npos);
+  EXPECT_NE(metrics.find(R"(recado_job_snoozes_total{queue="default",cause="breaker_open"})"), std::string::npos);
+  EXPECT_NE(metrics.find(R"(recado_breaker_state{breaker="evolution:clinic"} 0)"), std::string::npos);
+  EXPECT_NE(metrics.find("recado_provider_call_seconds_bucket"), std::string::npos);
   stop(*a);
   stop(*b);
 }

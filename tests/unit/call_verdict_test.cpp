@@ -128,6 +128,22 @@ TEST(CallVerdict, GatewayErrorsCarryTheirReason) {
   EXPECT_EQ(classify(Api::openai, reply(429, "{not json"), kNow).type, Type::retry);
 }
 
+TEST(CallVerdict, ReadsTheTokensEachLlmReports) {
+  auto openai = token_usage(Api::openai, R"({"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}})");
+  ASSERT_TRUE(openai);
+  EXPECT_EQ(openai->input, 12);
+  EXPECT_EQ(openai->output, 30);
+  auto anthropic = token_usage(Api::anthropic, R"({"content":[],"usage":{"input_tokens":7,"output_tokens":9}})");
+  ASSERT_TRUE(anthropic);
+  EXPECT_EQ(anthropic->output, 9);
+  auto gemini = token_usage(Api::gemini, R"({"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":6}})");
+  ASSERT_TRUE(gemini);
+  EXPECT_EQ(gemini->input, 5);
+  EXPECT_FALSE(token_usage(Api::evolution, R"({"usage":{"prompt_tokens":1}})"));
+  EXPECT_FALSE(token_usage(Api::openai, "{broken usage"));
+  EXPECT_FALSE(token_usage(Api::openai, R"({"usage":"lots"})"));
+}
+
 TEST(CallVerdict, ApiNamesRoundTrip) {
   for (Api api : {Api::openai, Api::anthropic, Api::gemini, Api::evolution, Api::whaticket, Api::cloudapi, Api::calcom})
     EXPECT_EQ(parse_api(to_string(api)), api);
