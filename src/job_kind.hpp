@@ -9,6 +9,7 @@
 
 #include "src/call_verdict.hpp"
 #include "src/clock.hpp"
+#include "src/config.hpp"
 #include "src/http_client.hpp"
 #include "src/job.hpp"
 #include "src/send_limits.hpp"
@@ -40,6 +41,8 @@ class HandlerContext {
   virtual ~HandlerContext() = default;
   virtual const Job& job() const = 0;
   virtual const Clock& clock() const = 0;
+  // A tenant's configuration (gateway, send limits, business hours), or null if unknown.
+  virtual const TenantConfig* tenant(std::string_view id) const = 0;
   // Calls `then` on the worker's loop after `delay`, unless the job was given up
   // (shutdown deadline) by then. An exception thrown by `then` is a retry.
   virtual void after(Duration delay, std::function<void()> then) = 0;

@@ -39,7 +39,7 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
     http = std::make_unique<CurlHttpClient>(loop, CurlHttpOptions{config.worker.http.ca_file});
     metrics.gauge("recado_provider_calls_in_flight", "Provider calls waiting for an answer",
                   [client = http.get()] { return static_cast<double>(client->in_flight()); });
-    worker = std::make_unique<Worker>(loop, *pool, db_url, config.worker, kinds, clock, *http, metrics);
+    worker = std::make_unique<Worker>(loop, *pool, db_url, config.worker, kinds, clock, *http, metrics, config.tenants);
     worker->start();
     // Without the ingress (which serves them), a worker shows its metrics on a port of its own.
     if (!roles.ingress && config.worker.metrics_port > 0) {

@@ -48,6 +48,11 @@ class Worker::Context final : public HandlerContext {
   ~Context() override { *alive_ = false; }
   const Job& job() const override { return job_; }
   const Clock& clock() const override { return worker_.clock_; }
+  const TenantConfig* tenant(std::string_view id) const override {
+    for (const TenantConfig& t : worker_.tenants_)
+      if (t.id == id) return &t;
+    return nullptr;
+  }
   void after(Duration delay, std::function<void()> then) override {
     auto timer = std::make_unique<Timer>(worker_.loop_);
     Timer* raw = timer.get();
@@ -108,11 +113,13 @@ struct Worker::Running {
 };
 
 Worker::Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerConfig& config,
-               const JobKindTable& kinds, const Clock& clock, HttpClient& http, Metrics& metrics)
+               const JobKindTable& kinds, const Clock& clock, HttpClient& http, Metrics& metrics,
+               std::vector<TenantConfig> tenants)
     : loop_(loop),
       pool_(pool),
       db_url_(std::move(db_url)),
       config_(config),
+      tenants_(std::move(tenants)),
       clock_(clock),
       http_(http),
       metrics_(metrics),

@@ -33,7 +33,8 @@ class Worker {
   // Handlers call providers through `http`, behind circuit breakers shared through the
   // database; what they do is counted in `metrics`.
   Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerConfig& config,
-         const JobKindTable& kinds, const Clock& clock, HttpClient& http, Metrics& metrics);
+         const JobKindTable& kinds, const Clock& clock, HttpClient& http, Metrics& metrics,
+         std::vector<TenantConfig> tenants = {});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -85,6 +86,7 @@ class Worker {
   DbPool& pool_;
   std::string db_url_;
   WorkerConfig config_;
+  std::vector<TenantConfig> tenants_;
   const Clock& clock_;
   HttpClient& http_;
   Metrics& metrics_;

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "src/business_hours.hpp"
+
 namespace recado::jobs::builtin {
 
 namespace {
@@ -64,17 +66,29 @@ void http_call(HandlerContext& ctx, Done done) {
     call.http.body = b->is_string() ? b->get<std::string>() : b->dump();
   if (payload.contains("timeout_ms"))
     call.http.timeout = std::chrono::milliseconds{std::max<int64_t>(1, payload.value("timeout_ms", int64_t{1}))};
+  const TenantConfig* tenant = nullptr;
+  if (payload.contains("tenant")) {
+    tenant = ctx.tenant(payload.value("tenant", std::string()));
+    if (!tenant) return done(Outcome::discard("payload.tenant names no configured tenant"));
+    // Outside the tenant's business hours the call waits for the next opening.
+    const Timestamp now = ctx.clock().now();
+    const auto opens = next_opening(tenant->business_hours, now);
+    if (!opens) return done(Outcome::discard("tenant " + tenant->id + " never opens (business_hours)"));
+    if (*opens > now) return done(Outcome::snooze(*opens, "outside business hours", "business_hours"));
+  }
   auto send = [&ctx, done, call = std::move(call)]() mutable {
     ctx.call(std::move(call), [&ctx, done](CallResult r) { done(r.outcome(ctx.clock().now())); });
   };
   const auto pace = payload.find("pace");
   if (pace == payload.end()) return send();
   if (!pace->is_object()) return done(Outcome::discard("payload.pace must be an object"));
-  SendLimits limits;
-  limits.min_spacing = std::chrono::milliseconds{pace->value("min_spacing_ms", int64_t{0})};
-  limits.per_hour = pace->value("per_hour", 0);
-  limits.per_day = pace->value("per_day", 0);
-  limits.per_recipient_spacing = std::chrono::milliseconds{pace->value("per_recipient_spacing_ms", int64_t{0})};
+  // The limits are the tenant's, unless the payload spells them out.
+  SendLimits limits = tenant ? tenant->send_limits : SendLimits{};
+  if (pace->contains("min_spacing_ms")) limits.min_spacing = std::chrono::milliseconds{pace->value("min_spacing_ms", int64_t{0})};
+  if (pace->contains("per_hour")) limits.per_hour = pace->value("per_hour", 0);
+  if (pace->contains("per_day")) limits.per_day = pace->value("per_day", 0);
+  if (pace->contains("per_recipient_spacing_ms"))
+    limits.per_recipient_spacing = std::chrono::milliseconds{pace->value("per_recipient_spacing_ms", int64_t{0})};
   ctx.reserve_send(pace->value("sender", std::string()), pace->value("recipient", std::string()), limits,
                    [&ctx, done, send = std::move(send)](SendPermit permit) mutable {
                      if (!permit.granted)

@@ -14,7 +14,9 @@
 //              "pace": {"sender": "...", "recipient": "...", "min_spacing_ms": N, "per_hour": N,
 //                       "per_day": N, "per_recipient_spacing_ms": N}}
 //             With "pace", the call is a WhatsApp send: it takes a send slot first, and a send
-//             over a limit snoozes until the earliest allowed time.
+//             over a limit snoozes until the earliest allowed time. With "tenant": "clinic1",
+//             the call waits for that tenant's business hours, and "pace" takes the tenant's
+//             send_limits for what it does not spell out.
 //             For operators checking a provider end to end, for tests and for benchmarks.
 #include "src/job_kind.hpp"
 

@@ -6,6 +6,7 @@
 
 #include "jobs/registry.hpp"
 #include "src/breaker_store.hpp"
+#include "src/business_hours.hpp"
 #include "src/job_store.hpp"
 #include "src/sim_thread.hpp"
 #include "tests/support/http_client.hpp"
@@ -181,6 +182,46 @@ TEST_F(ProviderCallsTest, AnOpenBreakerSnoozesJobsWithoutAttemptsThenProbesAndCl
   EXPECT_GE(b.transitions, 3);  // open, half-open, closed
   // A snooze uses no attempt: every attempt the jobs used is one call the provider received.
   EXPECT_EQ(db.count("SELECT sum(attempt) FROM recado.jobs_finished"), requests_to("evolution"));
+}
+
+TEST_F(ProviderCallsTest, TenantsBusinessHoursAndSendLimitsComeFromConfig) {
+  // "closed" opens only two days from now, 09:00-10:00 UTC; "shop" is always open and may
+  // send twice an hour.
+  const Timestamp now = system_now();
+  const auto day = std::chrono::floor<std::chrono::days>(now + std::chrono::days{2});
+  const unsigned weekday = std::chrono::weekday(std::chrono::sys_days(day)).iso_encoding() - 1;  // 0 = Monday
+  TenantConfig closed;
+  closed.id = "closed";
+  closed.business_hours.always_open = false;
+  closed.business_hours.time_zone = "UTC";
+  closed.business_hours.days[weekday] = {OpenInterval{9 * 60, 10 * 60}};
+  TenantConfig shop;
+  shop.id = "shop";
+  shop.send_limits.per_hour = 2;
+
+  test::WorkerHarness h(db.url());
+  h.add_worker(test::fast_worker_config(), jobs::all_kinds(), {closed, shop});
+  const int64_t waiting = enqueue_call(Api::evolution, "", {{"tenant", "closed"}});
+  std::vector<int64_t> paced;
+  for (int i = 0; i < 4; ++i)
+    paced.push_back(enqueue_call(Api::evolution, "", {{"tenant", "shop"}, {"pace", {{"sender", "shop:1"}, {"recipient", "5511"}}}}));
+  const int64_t unknown = enqueue_call(Api::evolution, "", {{"tenant", "nobody"}});
+
+  ASSERT_TRUE(h.run_until([&] {
+    return db.count("SELECT count(*) FROM recado.jobs_finished") == 3 &&
+           db.count("SELECT count(*) FROM recado.jobs WHERE state = 'available' AND attempt = 0 AND run_at > now() + interval '30 minutes'") == 3;
+  })) << db.scalar("SELECT json_agg(j) FROM recado.jobs j");
+  EXPECT_EQ(job(unknown)["state"], "discarded");
+  EXPECT_NE(last_error(unknown).find("no configured tenant"), std::string::npos);
+  // The closed tenant's call waits for its opening, exactly.
+  const std::string opens = db.scalar("SELECT extract(epoch FROM run_at) FROM recado.jobs WHERE id = " + std::to_string(waiting));
+  const auto expected = std::chrono::duration_cast<std::chrono::seconds>((day + std::chrono::hours{9}).time_since_epoch()).count();
+  EXPECT_EQ(std::stoll(opens), expected);
+  // Two of the shop's four sends went out; the provider saw exactly those.
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished WHERE state = 'completed'"), 2);
+  EXPECT_EQ(requests_to("evolution"), 2);
+  EXPECT_NE(h.metrics().render().find(R"(recado_job_snoozes_total{queue="default",cause="business_hours"})"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -15,8 +15,9 @@ WorkerHarness::~WorkerHarness() {
   http_.reset();
 }
 
-Worker& WorkerHarness::add_worker(const WorkerConfig& config, const JobKindTable& kinds) {
-  workers_.push_back(std::make_unique<Worker>(loop_, *pool_, url_, config, kinds, clock_, *http_, metrics_));
+Worker& WorkerHarness::add_worker(const WorkerConfig& config, const JobKindTable& kinds,
+                                  std::vector<TenantConfig> tenants) {
+  workers_.push_back(std::make_unique<Worker>(loop_, *pool_, url_, config, kinds, clock_, *http_, metrics_, std::move(tenants)));
   stopped_.push_back(false);
   workers_.back()->start();
   return *workers_.back();

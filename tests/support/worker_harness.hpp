@@ -18,7 +18,7 @@ class WorkerHarness {
   WorkerHarness(std::string url, int pool_size = 4);
   ~WorkerHarness();  // shuts every worker down
 
-  Worker& add_worker(const WorkerConfig& config, const JobKindTable& kinds);
+  Worker& add_worker(const WorkerConfig& config, const JobKindTable& kinds, std::vector<TenantConfig> tenants = {});
   // Turns the loop until `done()` (checked every few ms, on the loop thread) or `timeout`.
   bool run_until(const std::function<bool()>& done,
                  std::chrono::milliseconds timeout = std::chrono::seconds{20});
