@@ -13,6 +13,7 @@
 #include "src/app.hpp"
 #include "src/breaker_store.hpp"
 #include "src/config.hpp"
+#include "src/conversation_store.hpp"
 #include "src/job_request.hpp"
 #include "src/job_store.hpp"
 #include "src/local_postgres.hpp"
@@ -72,6 +73,23 @@ json breaker_json(const Breaker& b) {
           {"last_error", b.last_error.empty() ? json() : json(b.last_error)},
           {"transitions", b.transitions},
           {"updated_at", format_rfc3339(b.updated_at)}};
+}
+
+json conversation_json(const conversation_store::Conversation& c) {
+  return {{"id", c.id},
+          {"tenant", c.tenant},
+          {"contact", c.contact},
+          {"handed_off", c.handed_off},
+          {"handed_off_at", c.handed_off_at ? json(format_rfc3339(*c.handed_off_at)) : json()},
+          {"handed_off_by", c.handed_off_by.empty() ? json() : json(c.handed_off_by)},
+          {"updated_at", format_rfc3339(c.updated_at)}};
+}
+
+json pauses_json(pqxx::connection& conn) {
+  json all = json::array();
+  for (const auto& p : conversation_store::pauses(conn))
+    all.push_back({{"scope", p.scope}, {"paused_at", format_rfc3339(p.paused_at)}, {"reason", p.reason}});
+  return all;
 }
 
 }  // namespace
@@ -134,6 +152,27 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
   enqueue->add_option("--max-attempts", max_attempts, "attempts before discarding (default 25)");
 
   auto* workers = app.add_subcommand("workers", "live workers and their heartbeats");
+
+  auto* conversations = app.add_subcommand("conversations", "conversations; hand one to a human or give it back");
+  conversations->require_subcommand(0, 1);
+  std::string conv_tenant;
+  bool conv_handed_off = false;
+  int conv_limit = 50;
+  conversations->add_option("--tenant", conv_tenant, "only this tenant's");
+  conversations->add_flag("--handed-off", conv_handed_off, "only those a human has");
+  conversations->add_option("--limit", conv_limit, "at most this many (default 50)")->check(CLI::Range(1, 100000));
+  int64_t conversation_id = 0;
+  auto* handoff = conversations->add_subcommand("handoff", "a human takes the conversation: the bot stops answering it");
+  handoff->add_option("id", conversation_id, "conversation id (see `recadoctl conversations`)")->required();
+  auto* give_back = conversations->add_subcommand("resume", "give the conversation back to the bot");
+  give_back->add_option("id", conversation_id, "conversation id")->required();
+
+  std::string pause_tenant, pause_reason;
+  auto* pause_all = app.add_subcommand("pause", "emergency stop: nothing is sent for a tenant, or for all of them");
+  pause_all->add_option("--tenant", pause_tenant, "only this tenant (default: every tenant)");
+  pause_all->add_option("--reason", pause_reason, "why, for the record");
+  auto* resume_all = app.add_subcommand("resume", "lift a pause set by `recadoctl pause`");
+  resume_all->add_option("--tenant", pause_tenant, "the tenant paused alone (default: the pause of every tenant)");
 
   auto* breakers = app.add_subcommand("breakers", "circuit breakers per provider endpoint; open, close or reset one");
   breakers->require_subcommand(0, 1);
@@ -221,6 +260,31 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
       if (!r[0].id) throw std::runtime_error("the job was not stored (its dedup key kept changing hands); try again");
       job_store::notify(conn, {std::get<NewJob>(parsed).queue});
       print(json{{"id", r[0].id}, {"duplicate", !r[0].inserted}}, {"id", "duplicate"});
+    } else if (conversations->parsed()) {
+      const std::vector<std::string> columns = {"id", "tenant", "contact", "handed_off", "handed_off_by", "updated_at"};
+      if (handoff->parsed() || give_back->parsed()) {
+        auto c = conversation_store::set_handed_off(conn, conversation_id, handoff->parsed(), "recadoctl");
+        if (!c) throw queue_admin::Refused("no conversation with id " + std::to_string(conversation_id));
+        print(conversation_json(*c), columns);
+      } else {
+        json all = json::array();
+        for (const auto& c : conversation_store::list(
+                 conn, conv_tenant.empty() ? std::nullopt : std::optional<std::string>(conv_tenant), conv_handed_off,
+                 conv_limit))
+          all.push_back(conversation_json(c));
+        print(all, columns);
+      }
+    } else if (pause_all->parsed() || resume_all->parsed()) {
+      const std::string scope = pause_tenant.empty() ? "*" : pause_tenant;
+      if (!pause_tenant.empty() && !config.tenants.empty() && !config.tenant(pause_tenant))
+        throw queue_admin::Refused("no tenant " + pause_tenant + " in the configuration");
+      if (pause_all->parsed()) {
+        conversation_store::pause(conn, scope, pause_reason);
+      } else if (!conversation_store::resume(conn, scope)) {
+        throw queue_admin::Refused(scope == "*" ? "nothing is paused for every tenant (see `recadoctl pause --help`)"
+                                                : "tenant " + scope + " is not paused on its own");
+      }
+      print(pauses_json(conn), {"scope", "paused_at", "reason"});
     } else if (breakers->parsed()) {
       const std::vector<std::string> columns = {"name", "state", "forced", "failures_in_a_row", "window_calls",
                                                 "window_failures", "probe_at", "last_error", "transitions"};

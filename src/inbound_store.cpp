@@ -86,6 +86,18 @@ const std::string kStore = R"SQL(
            'booking:' || tenant || ':' || message_id
     FROM fresh WHERE sync ORDER BY n
     RETURNING id
+  ), handoffs AS (
+    -- A human took the conversation (Chatwoot: opened, assigned, an agent's message) or
+    -- gave it back (resolved); the newest signal of the batch for a contact wins.
+    INSERT INTO recado.conversations AS c (tenant, contact, handed_off, handed_off_at, handed_off_by)
+    SELECT DISTINCT ON (tenant, recado.contact_key(conversation))
+           tenant, recado.contact_key(conversation), kind <> 'resolved',
+           CASE WHEN kind <> 'resolved' THEN now() END, provider || ':' || kind
+    FROM fresh WHERE type = 'handoff'
+    ORDER BY tenant, recado.contact_key(conversation), n DESC
+    ON CONFLICT (tenant, contact) DO UPDATE
+      SET handed_off = EXCLUDED.handed_off, handed_off_at = EXCLUDED.handed_off_at,
+          handed_off_by = EXCLUDED.handed_off_by, updated_at = now()
   )
   SELECT n FROM fresh
 )SQL";

@@ -164,11 +164,42 @@ CREATE INDEX sends_recipient ON recado.sends (sender, recipient, sent_at);
 CREATE INDEX sends_sent_at ON recado.sends USING brin (sent_at);
 )SQL";
 
+// Who may be answered. A conversation taken over by a human (a Chatwoot signal or
+// `recadoctl conversations handoff`) gets no bot reply until given back; a paused tenant
+// (or '*': everything) sends nothing. Contacts are kept as their digits when they are
+// phone numbers (5511987654321, whatever the gateway's suffix), so every provider's signal
+// about one person lands on one row.
+constexpr const char* kConversationSchema = R"SQL(
+CREATE TABLE recado.conversations (
+  id              bigserial PRIMARY KEY,
+  tenant          text NOT NULL,
+  contact         text NOT NULL,
+  handed_off      boolean NOT NULL DEFAULT false,
+  handed_off_at   timestamptz,
+  handed_off_by   text,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant, contact)
+);
+CREATE TABLE recado.pauses (
+  scope      text PRIMARY KEY,  -- a tenant id, or '*' for every tenant
+  paused_at  timestamptz NOT NULL DEFAULT now(),
+  reason     text NOT NULL DEFAULT ''
+);
+CREATE FUNCTION recado.contact_key(conversation text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN conversation ~ '^\+?[0-9]+(@s\.whatsapp\.net|@c\.us)?$'
+              THEN regexp_replace(conversation, '^\+|@.*$', '', 'g')
+              ELSE conversation END
+$$;
+)SQL";
+
 const std::vector<Migration> kMigrations = {
     {1, "queue schema: jobs, jobs_finished, queues, workers", kQueueSchema},
     {2, "inbound webhooks; dedup keys released when a job starts", kInboundSchema},
     {3, "circuit breakers", kBreakerSchema},
     {4, "send limits", kSendLimitsSchema},
+    {5, "conversations (human handoff) and pauses", kConversationSchema},
 };
 
 constexpr const char* kBootstrap = R"SQL(

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "src/breaker_store.hpp"
+#include "src/conversation_store.hpp"
 #include "src/job_store.hpp"
 #include "src/queue_admin.hpp"
 #include "tests/support/child_process.hpp"
@@ -916,6 +917,57 @@ TEST_F(RecadoctlTest, BreakersOpenCloseAndResetOneByName) {
   EXPECT_NE(missing.err.find("no breaker named cloudapi:clinic"), std::string::npos) << missing.err;
   EXPECT_EQ(ctl({"breakers", "reset", "nope"}).code, 1);
   EXPECT_EQ(ctl({"breakers", "open"}).code, 2);  // no name
+}
+
+// --- conversations and pauses ----------------------------------------------------------------
+
+TEST_F(RecadoctlTest, ConversationsHandOffAndGiveBackByIdAndFilter) {
+  const auto ana = conversation_store::hand_off(conn, "clinic", "5511911111111@s.whatsapp.net", "chatwoot:opened");
+  const auto bia = conversation_store::hand_off(conn, "shop", "+5511922222222", "chatwoot:assigned");
+  ASSERT_TRUE(conversation_store::set_handed_off(conn, bia.id, false, ""));
+
+  auto all = ctl({"--json", "conversations"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(nlohmann::json::parse(all.out).size(), 2u);
+  auto handed = ctl({"--json", "conversations", "--handed-off"});
+  ASSERT_EQ(handed.code, 0) << handed.err;
+  const auto h = nlohmann::json::parse(handed.out);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["contact"], "5511911111111");
+  EXPECT_EQ(h[0]["handed_off_by"], "chatwoot:opened");
+  EXPECT_EQ(nlohmann::json::parse(ctl({"--json", "conversations", "--tenant", "shop"}).out).size(), 1u);
+
+  auto back = ctl({"--json", "conversations", "resume", std::to_string(ana.id)});
+  ASSERT_EQ(back.code, 0) << back.err;
+  EXPECT_EQ(nlohmann::json::parse(back.out)["handed_off"], false);
+  EXPECT_FALSE(conversation_store::is_handed_off(conn, "clinic", "5511911111111"));
+  ASSERT_EQ(ctl({"conversations", "handoff", std::to_string(bia.id)}).code, 0);
+  EXPECT_TRUE(conversation_store::is_handed_off(conn, "shop", "5511922222222"));
+  EXPECT_EQ(conversation_store::list(conn, std::string("shop"), true, 5)[0].handed_off_by, "recadoctl");
+
+  auto missing = ctl({"conversations", "handoff", "999999"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no conversation with id 999999"), std::string::npos) << missing.err;
+  EXPECT_EQ(ctl({"conversations", "handoff", "abc"}).code, 2);
+}
+
+TEST_F(RecadoctlTest, PauseStopsATenantOrEverythingAndResumeLiftsIt) {
+  EXPECT_FALSE(conversation_store::is_paused(conn, "clinic"));
+  auto one = ctl({"--json", "pause", "--tenant", "clinic", "--reason", "wrong prompt"});
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(nlohmann::json::parse(one.out)[0]["reason"], "wrong prompt");
+  EXPECT_TRUE(conversation_store::is_paused(conn, "clinic"));
+  EXPECT_FALSE(conversation_store::is_paused(conn, "shop"));
+  ASSERT_EQ(ctl({"pause"}).code, 0);
+  EXPECT_TRUE(conversation_store::is_paused(conn, "shop"));
+  ASSERT_EQ(ctl({"resume"}).code, 0);
+  EXPECT_FALSE(conversation_store::is_paused(conn, "shop"));
+  EXPECT_TRUE(conversation_store::is_paused(conn, "clinic"));  // its own pause stays
+  ASSERT_EQ(ctl({"resume", "--tenant", "clinic"}).code, 0);
+  EXPECT_FALSE(conversation_store::is_paused(conn, "clinic"));
+  auto again = ctl({"resume", "--tenant", "clinic"});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("not paused"), std::string::npos) << again.err;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/ingress_harness.hpp"
+#include "src/conversation_store.hpp"
 #include "tests/support/pg_harness.hpp"
 
 namespace recado {
@@ -489,6 +490,26 @@ TEST_F(WebhooksTest, ChatwootHandoffIsStoredAsHandoff) {
   EXPECT_EQ(stored[1]["detail"]["chatwoot_conversation"], "42");
   EXPECT_EQ(jobs(), 0) << "a human answers now, not the bot";
   expect_accepted(chatwoot(kChatwootAgentMessage, test::unix_now()), 0, 1);
+}
+
+TEST_F(WebhooksTest, ChatwootTakesTheConversationFromTheBotAndResolvedGivesItBack) {
+  pqxx::connection conn(db.url());
+  EXPECT_FALSE(conversation_store::is_handed_off(conn, "clinic", "5511987654321@s.whatsapp.net"));
+  expect_accepted(chatwoot(kChatwootOpened, test::unix_now()), 1, 0);
+  // The Evolution form of the same person is the same conversation.
+  EXPECT_TRUE(conversation_store::is_handed_off(conn, "clinic", "5511987654321@s.whatsapp.net"));
+  EXPECT_TRUE(conversation_store::is_handed_off(conn, "clinic", "+5511987654321"));
+  EXPECT_FALSE(conversation_store::is_handed_off(conn, "other", "5511987654321"));
+  auto listed = conversation_store::list(conn, std::string("clinic"), true, 10);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].contact, "5511987654321");
+  EXPECT_EQ(listed[0].handed_off_by, "chatwoot:opened");
+
+  const std::string resolved = R"({"event":"conversation_status_changed","id":42,"status":"resolved",
+    "timestamp":1767349000,"contact_inbox":{"source_id":"5511987654321"}})";
+  expect_accepted(chatwoot(resolved, test::unix_now()), 1, 0);
+  EXPECT_FALSE(conversation_store::is_handed_off(conn, "clinic", "5511987654321"));
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.conversations"), 1);
 }
 
 TEST_F(WebhooksTest, ChatwootSignatureAndTimestampAreChecked) {
