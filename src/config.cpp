@@ -1,5 +1,6 @@
 #include "src/config.hpp"
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -305,6 +306,65 @@ SendLimits read_send_limits(Section& t) {
   return limits;
 }
 
+LlmConfig read_llm(Section& t) {
+  LlmConfig llm;
+  if (!t.present("llm")) return llm;
+  Section s = t.child("llm");
+  s.field<std::string>("provider", llm.provider, one_of({"openai", "anthropic", "gemini"}));
+  s.field("base_url", llm.base_url);
+  s.secret("api_key", llm.api_key);
+  s.field("model", llm.model);
+  s.field<int>("max_output_tokens", llm.max_output_tokens, positive);
+  s.field<int>("history_messages", llm.history_messages, positive);
+  s.field("system_prompt", llm.system_prompt);
+  std::string prompt_file;
+  s.field("system_prompt_file", prompt_file);
+  s.field("language", llm.language);
+  s.field("fallback_message", llm.fallback_message);
+  if (llm.provider.empty()) throw ConfigError(s.location() + ": provider is required (openai, anthropic or gemini)");
+  if (llm.model.empty()) throw ConfigError(s.location() + ": model is required");
+  if (llm.api_key.empty()) throw ConfigError(s.location() + ": api_key (or api_key_file) is required");
+  if (!prompt_file.empty()) {
+    if (!llm.system_prompt.empty())
+      throw ConfigError(s.location() + ": give system_prompt or system_prompt_file, not both");
+    std::ifstream in(prompt_file);
+    if (!in) throw ConfigError(s.location() + ": system_prompt_file " + prompt_file + " cannot be read");
+    llm.system_prompt.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (llm.base_url.empty())
+    llm.base_url = llm.provider == "anthropic" ? "https://api.anthropic.com"
+                   : llm.provider == "gemini"  ? "https://generativelanguage.googleapis.com"
+                                               : "https://api.openai.com";
+  s.finish();
+  return llm;
+}
+
+GatewayConfig read_gateway(Section& t) {
+  GatewayConfig g;
+  if (!t.present("gateway")) return g;
+  Section s = t.child("gateway");
+  s.field<std::string>("provider", g.provider, one_of({"evolution", "whaticket", "cloudapi"}));
+  s.field("base_url", g.base_url);
+  s.secret("token", g.token);
+  s.field("instance", g.instance);
+  s.field("phone_number_id", g.phone_number_id);
+  s.field("api_version", g.api_version);
+  s.field("template_name", g.template_name);
+  s.field("template_language", g.template_language);
+  if (g.provider.empty()) throw ConfigError(s.location() + ": provider is required (evolution, whaticket or cloudapi)");
+  if (g.token.empty()) throw ConfigError(s.location() + ": token (or token_file) is required");
+  if (g.provider == "evolution" && g.instance.empty())
+    throw ConfigError(s.location() + ": instance is required for evolution");
+  if (g.provider == "cloudapi" && g.phone_number_id.empty())
+    throw ConfigError(s.location() + ": phone_number_id is required for cloudapi");
+  if (g.base_url.empty()) {
+    if (g.provider != "cloudapi") throw ConfigError(s.location() + ": base_url is required for " + g.provider);
+    g.base_url = "https://graph.facebook.com";
+  }
+  s.finish();
+  return g;
+}
+
 TenantConfig read_tenant(const std::string& id, Section& t) {
   static const std::regex kId("[a-z0-9][a-z0-9_-]{0,63}");
   if (!std::regex_match(id, kId))
@@ -321,6 +381,8 @@ TenantConfig read_tenant(const std::string& id, Section& t) {
   t.field<Duration>("debounce", tc.debounce);
   tc.business_hours = read_business_hours(t);
   tc.send_limits = read_send_limits(t);
+  tc.llm = read_llm(t);
+  tc.gateway = read_gateway(t);
   t.finish();
   return tc;
 }
@@ -555,6 +617,24 @@ std::string dump_config(const Config& c) {
                        "      per_recipient_spacing: {}\n",
                        format_duration(sl.min_spacing), sl.per_hour, sl.per_day,
                        format_duration(sl.per_recipient_spacing));
+    auto quoted = [](const std::string& v) { return nlohmann::json(v).dump(); };  // a JSON string is YAML too
+    if (t.llm.enabled()) {
+      const LlmConfig& l = t.llm;
+      out += fmt::format(
+          "    llm:\n      provider: {}\n      base_url: {}\n      api_key: {}\n      model: {}\n"
+          "      max_output_tokens: {}\n      history_messages: {}\n      system_prompt: {}\n      language: {}\n"
+          "      fallback_message: {}\n",
+          l.provider, quoted(l.base_url), masked(l.api_key), quoted(l.model), l.max_output_tokens, l.history_messages,
+          quoted(l.system_prompt), quoted(l.language), quoted(l.fallback_message));
+    }
+    if (t.gateway.enabled()) {
+      const GatewayConfig& g = t.gateway;
+      out += fmt::format(
+          "    gateway:\n      provider: {}\n      base_url: {}\n      token: {}\n      instance: {}\n"
+          "      phone_number_id: {}\n      api_version: {}\n      template_name: {}\n      template_language: {}\n",
+          g.provider, quoted(g.base_url), masked(g.token), quoted(g.instance), quoted(g.phone_number_id),
+          quoted(g.api_version), quoted(g.template_name), quoted(g.template_language));
+    }
     out += t.webhooks.empty() ? "    webhooks: {}\n" : "    webhooks:\n";
     for (const auto& w : t.webhooks) {
       out += fmt::format("      {}:\n", to_string(w.provider));

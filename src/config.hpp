@@ -74,12 +74,41 @@ struct WebhookConfig {
   bool allow_unsigned = false;  // Cal.com: accept "no-secret-provided"
 };
 
+// The LLM a tenant's replies come from (tenants.<id>.llm). No provider: no replies.
+struct LlmConfig {
+  std::string provider;  // openai (or any OpenAI-compatible server) | anthropic | gemini
+  std::string base_url;  // default: the provider's public API
+  Secret api_key;
+  std::string model;
+  int max_output_tokens = 512;
+  int history_messages = 20;    // the newest messages of the conversation put in the prompt
+  std::string system_prompt;    // inline, or read from system_prompt_file at start-up
+  std::string language = "pt-BR";
+  std::string fallback_message;  // sent once when the LLM cannot answer; "" sends nothing
+  bool enabled() const { return !provider.empty(); }
+};
+
+// The WhatsApp gateway a tenant sends through (tenants.<id>.gateway). No provider: no sends.
+struct GatewayConfig {
+  std::string provider;  // evolution | whaticket | cloudapi
+  std::string base_url;  // Cloud API default: https://graph.facebook.com
+  Secret token;          // Evolution apikey, Whaticket and Cloud API bearer token
+  std::string instance;          // Evolution: the instance name
+  std::string phone_number_id;   // Cloud API: the sending number's id
+  std::string api_version = "v21.0";      // Cloud API
+  std::string template_name;              // Cloud API: what goes outside the 24-hour window
+  std::string template_language = "pt_BR";
+  bool enabled() const { return !provider.empty(); }
+};
+
 struct TenantConfig {
   std::string id;
   std::vector<WebhookConfig> webhooks;
   // A burst of inbound messages is answered once: the reply runs `debounce` after the first
   // message of the burst and answers every message that arrived by then.
   Duration debounce = std::chrono::seconds{3};
+  LlmConfig llm;
+  GatewayConfig gateway;
   // When outbound messages may go out (absent: always), in the tenant's time zone.
   BusinessHours business_hours;
   // Per sending number of this tenant (absent: none).

@@ -1125,5 +1125,56 @@ worker:
   EXPECT_TRUE(contains(dump, "sun: \"closed\""));
 }
 
+// --- tenants' LLM and gateway ---------------------------------------------------------------
+
+TEST_F(ConfigTest, TenantLlmAndGatewayAreReadWithTheirDefaults) {
+  TempFile prompt("Você é a secretária da Clínica Sorriso.\nSeja breve.\n");
+  const Config c = parse_config(
+      "tenants:\n  clinic1:\n"
+      "    llm:\n      provider: anthropic\n      api_key: sk-ant-x\n      model: claude-test\n"
+      "      system_prompt_file: " + prompt.path() + "\n      fallback_message: Já te respondemos!\n"
+      "    gateway:\n      provider: cloudapi\n      token: EAAB\n      phone_number_id: \"1234\"\n"
+      "      template_name: retomar_conversa\n",
+      "t.yaml");
+  const TenantConfig& t = c.tenants.at(0);
+  EXPECT_TRUE(t.llm.enabled());
+  EXPECT_EQ(t.llm.base_url, "https://api.anthropic.com");
+  EXPECT_EQ(t.llm.system_prompt, "Você é a secretária da Clínica Sorriso.\nSeja breve.\n");
+  EXPECT_EQ(t.llm.max_output_tokens, 512);
+  EXPECT_EQ(t.llm.fallback_message, "Já te respondemos!");
+  EXPECT_EQ(t.gateway.base_url, "https://graph.facebook.com");
+  EXPECT_EQ(t.gateway.api_version, "v21.0");
+  EXPECT_EQ(t.gateway.template_name, "retomar_conversa");
+  // Read back from the dump: the same values, the secrets masked.
+  const std::string dump = dump_config(c);
+  EXPECT_FALSE(contains(dump, "sk-ant-x"));
+  EXPECT_FALSE(contains(dump, "EAAB"));
+  const Config again = parse_config(dump, "dump.yaml");
+  EXPECT_EQ(again.tenants.at(0).llm.system_prompt, t.llm.system_prompt);
+  EXPECT_EQ(again.tenants.at(0).gateway.phone_number_id, "1234");
+  // No llm or gateway: the tenant has none.
+  EXPECT_FALSE(parse_config("tenants:\n  shop: {}\n", "s.yaml").tenants.at(0).llm.enabled());
+}
+
+TEST_F(ConfigTest, TenantLlmAndGatewayErrorsSayWhereAndWhat) {
+  EXPECT_TRUE(contains(error_of("tenants:\n  a:\n    llm:\n      provider: mistral\n"), "provider"));
+  EXPECT_TRUE(contains(error_of("tenants:\n  a:\n    llm:\n      provider: openai\n      api_key: k\n"),
+                       "model is required"));
+  EXPECT_TRUE(contains(error_of("tenants:\n  a:\n    llm:\n      provider: openai\n      model: m\n"),
+                       "api_key (or api_key_file) is required"));
+  EXPECT_TRUE(contains(error_of("tenants:\n  a:\n    llm:\n      provider: openai\n      model: m\n      api_key: k\n"
+                                "      system_prompt_file: /nonexistent/prompt.txt\n"),
+                       "/nonexistent/prompt.txt cannot be read"));
+  EXPECT_TRUE(contains(error_of("tenants:\n  a:\n    gateway:\n      provider: evolution\n      token: t\n"
+                                "      base_url: http://evo\n"),
+                       "instance is required for evolution"));
+  EXPECT_TRUE(contains(error_of("tenants:\n  a:\n    gateway:\n      provider: whaticket\n      token: t\n"),
+                       "base_url is required for whaticket"));
+  const std::string typo = error_of("tenants:\n  a:\n    gateway:\n      provider: cloudapi\n      token: t\n"
+                                    "      phone_number_id: \"1\"\n      phone_id: \"2\"\n");
+  EXPECT_TRUE(contains(typo, "recado.yaml:"));
+  EXPECT_TRUE(contains(typo, "phone_id"));
+}
+
 }  // namespace
 }  // namespace recado
