@@ -121,7 +121,7 @@ std::string text_of_parts(const json& content) {
   return text;
 }
 
-// "<api> answer: <what>"; `detail` (from the body) is quoted at most kMaxQuoted characters.
+// "<api> answer: <what>"; `detail` (from the body) is quoted, at most 200 characters.
 std::string failure(Api api, std::string_view what, std::string_view detail = {}) {
   std::string out = std::string(to_string(api)) + " answer " + std::string(what);
   if (!detail.empty()) out += ": " + quoted(detail);
