@@ -1,5 +1,6 @@
 #include "src/inbound_store.hpp"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -46,7 +47,7 @@ const char* type_name(InboundEvent::Type t) {
   return "message";
 }
 
-const std::string kStore = R"SQL(
+const std::string kStoreCtes = R"SQL(
   WITH input AS MATERIALIZED (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
       n int, raw int, tenant text, provider text, type text, dedup_key text, conversation text,
@@ -86,7 +87,12 @@ const std::string kStore = R"SQL(
            'booking:' || tenant || ':' || message_id
     FROM fresh WHERE sync ORDER BY n
     RETURNING id
-  ), handoffs AS (
+  ))SQL";
+const std::string kStoreResult = "\n  SELECT n FROM fresh\n";
+
+// Added to kStore when a batch holds a handoff (rare), so the common batch does not pay for it.
+const std::string kHandoffs = R"SQL(
+  , handoffs AS (
     -- A human took the conversation (Chatwoot: opened, assigned, an agent's message) or
     -- gave it back (resolved); the newest signal of the batch for a contact wins.
     INSERT INTO recado.conversations AS c (tenant, contact, handed_off, handed_off_at, handed_off_by)
@@ -98,9 +104,10 @@ const std::string kStore = R"SQL(
     ON CONFLICT (tenant, contact) DO UPDATE
       SET handed_off = EXCLUDED.handed_off, handed_off_at = EXCLUDED.handed_off_at,
           handed_off_by = EXCLUDED.handed_off_by, updated_at = now()
-  )
-  SELECT n FROM fresh
-)SQL";
+  ))SQL";
+
+const std::string kStore = kStoreCtes + kStoreResult;
+const std::string kStoreWithHandoffs = kStoreCtes + kHandoffs + kStoreResult;
 
 }  // namespace
 
@@ -154,7 +161,12 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
   if (!rows.empty()) {
     // One statement, committed on its own: the events and their jobs, or nothing.
     pqxx::nontransaction tx(conn);
-    for (const auto& row : job_sql::exec(tx, "recado_inbound_store", kStore, input, text_array(raws)))
+    const bool handoffs = std::any_of(rows.begin(), rows.end(), [](const auto& row) {
+      return row.second->type == InboundEvent::Type::handoff;
+    });
+    const auto result = handoffs ? job_sql::exec(tx, "recado_inbound_store_handoffs", kStoreWithHandoffs, input, text_array(raws))
+                                 : job_sql::exec(tx, "recado_inbound_store", kStore, input, text_array(raws));
+    for (const auto& row : result)
       fresh[row[0].as<size_t>()] = true;
   }
   for (size_t n = 0; n < rows.size(); ++n) {
