@@ -60,8 +60,7 @@ void BreakerBoard::record(const std::string& name, bool probe, bool failure, std
 }
 
 void BreakerBoard::track(const Breaker& b) {
-  auto [it, fresh] = views_.insert_or_assign(b.name, b);
-  (void)it;
+  views_.insert_or_assign(b.name, b);
   auto& gauge = state_gauges_[b.name];
   if (!gauge) {
     gauge = std::make_unique<std::atomic<int>>(0);
@@ -70,7 +69,6 @@ void BreakerBoard::track(const Breaker& b) {
                    [state] { return static_cast<double>(state->load()); }, {{"breaker", b.name}});
   }
   gauge->store(static_cast<int>(b.state));
-  (void)fresh;
 }
 
 void BreakerBoard::refresh() {

@@ -176,13 +176,16 @@ void Worker::start() {
   breakers_.start();
 }
 
+void Worker::count_call(Api api, const std::string& breaker, std::string_view outcome) {
+  metrics_.counter("recado_provider_calls_total", "Calls to providers by provider, endpoint (breaker) and outcome",
+                   {{"provider", std::string(to_string(api))}, {"endpoint", breaker}, {"outcome", std::string(outcome)}}).add();
+}
+
 void Worker::call(ProviderCall call, std::function<void(CallResult)> then) {
   const std::string name = call.breaker;  // not call.breaker itself: the lambda below takes `call` away
   breakers_.admit(name, [this, call = std::move(call), then = std::move(then)](BreakerBoard::Admission a) mutable {
-    const std::string api(to_string(call.api));
     if (!a.allowed) {
-      metrics_.counter("recado_provider_calls_total", "Calls to providers by provider, endpoint (breaker) and outcome",
-                       {{"provider", api}, {"endpoint", call.breaker}, {"outcome", "refused"}}).add();
+      count_call(call.api, call.breaker, "refused");
       CallResult r;
       r.breaker = std::move(call.breaker);
       r.refused_until = a.retry_at;
@@ -199,17 +202,14 @@ void Worker::call(ProviderCall call, std::function<void(CallResult)> then) {
       CallResult r;
       r.verdict = classify(api, reply, clock_.now());
       const std::string provider(to_string(api));
-      metrics_.counter("recado_provider_calls_total", "Calls to providers by provider, endpoint (breaker) and outcome",
-                       {{"provider", provider}, {"endpoint", breaker}, {"outcome", std::string(to_string(r.verdict.type))}}).add();
+      count_call(api, breaker, to_string(r.verdict.type));
       metrics_.histogram("recado_provider_call_seconds", "Provider call latency, connect to last byte", latency_buckets(),
                          {{"provider", provider}}).observe(std::chrono::duration<double>(reply.elapsed).count());
       if (r.verdict.type == CallVerdict::Type::success)
-        if (const auto used = token_usage(api, reply.body)) {
-          metrics_.counter("recado_llm_tokens_total", "Tokens the LLM providers report used, by provider and direction",
-                           {{"provider", provider}, {"direction", "input"}}).add(static_cast<uint64_t>(used->input));
-          metrics_.counter("recado_llm_tokens_total", "Tokens the LLM providers report used, by provider and direction",
-                           {{"provider", provider}, {"direction", "output"}}).add(static_cast<uint64_t>(used->output));
-        }
+        if (const auto used = token_usage(api, reply.body))
+          for (const auto& [direction, n] : {std::pair{"input", used->input}, std::pair{"output", used->output}})
+            metrics_.counter("recado_llm_tokens_total", "Tokens the LLM providers report used, by provider and direction",
+                             {{"provider", provider}, {"direction", direction}}).add(static_cast<uint64_t>(n));
       breakers_.record(breaker, probe, r.verdict.breaker_failure, r.verdict.reason);
       r.breaker = std::move(breaker);
       r.reply = std::move(reply);

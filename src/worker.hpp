@@ -68,6 +68,7 @@ class Worker {
   void run(Queue& q, Job job);
   void on_done(int64_t id, const Context* who, Outcome outcome);
   void call(ProviderCall call, std::function<void(CallResult)> then);
+  void count_call(Api api, const std::string& breaker, std::string_view outcome);
   void schedule_claim(Queue& q);
   void schedule_flush();
   void flush();
