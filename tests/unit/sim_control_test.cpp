@@ -20,6 +20,7 @@
 #include "src/webhook_auth.hpp"
 #include "src/webhook_decode.hpp"
 #include "tests/support/ingress_harness.hpp"
+#include "tests/support/sim_client.hpp"
 
 namespace recado {
 namespace {
@@ -28,26 +29,11 @@ using json = nlohmann::json;
 using Headers = std::map<std::string, std::string>;
 using std::chrono::milliseconds;
 
-struct Reply {
-  int status = 0;
-  json body;
-  std::string raw;
-};
+using Reply = test::RawReply;
 
-Reply call(int port, const std::string& method, const std::string& path,
-           const std::string& body = "", const Headers& headers = {}) {
-  test::RawConnection c(port);
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  c.send(req);
-  Reply r;
-  if (auto resp = c.read_response(milliseconds{15000})) {
-    r.status = resp->status;
-    r.raw = resp->body;
-    r.body = json::parse(resp->body, nullptr, false);
-  }
-  return r;
+Reply call(int port, const std::string& method, const std::string& path, const std::string& body = "",
+           const Headers& headers = {}) {
+  return test::raw_call(port, method, path, body, headers);
 }
 
 int64_t unix_ms_now() {
