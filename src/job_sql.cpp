@@ -9,7 +9,7 @@ std::string archive(std::string_view source, std::string_view state, std::string
   sql += state;
   sql += "', attempt, max_attempts, ";
   sql += errors;
-  sql += ", dedup_key, sequence_key, created_at, attempted_at FROM ";
+  sql += ", dedup_key, sequence_key, created_at, attempted_at, result FROM ";
   sql += source;
   return sql;
 }

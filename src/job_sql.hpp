@@ -21,7 +21,7 @@ pqxx::result exec(pqxx::transaction_base& tx, const char* name, const std::strin
 // The columns both tables have, in one order.
 inline constexpr std::string_view kSharedColumns =
     "id, queue, kind, payload, priority, run_at, state, attempt, max_attempts, errors, "
-    "dedup_key, sequence_key, created_at, attempted_at";
+    "dedup_key, sequence_key, created_at, attempted_at, result";
 
 // INSERT INTO jobs_finished the rows of `source` (a CTE of deleted live jobs) as `state`,
 // their errors given by `errors` (an SQL expression over source's columns).

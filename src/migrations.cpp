@@ -194,12 +194,122 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 )SQL";
 
+// What the secretary knows and did (the job kinds in jobs/). `messages` is each
+// conversation's history, inbound (copied from `inbound` when a reply job reads them) and
+// outbound, with the gateway's id and a delivery status that only moves forward
+// (recado.status_rank). `bookings` mirrors Cal.com; `followups` records every follow-up ever
+// planned, once per booking (or contact) and rule, so a re-sync never plans one twice.
+// `leaders` elects one scheduler by lease (a plain row: it works behind a transaction
+// pooler, unlike advisory locks) and `periodic` remembers the last slot each periodic job
+// was enqueued for, so a leader change never enqueues a slot twice.
+constexpr const char* kSecretarySchema = R"SQL(
+ALTER TABLE recado.jobs ADD COLUMN result jsonb;
+ALTER TABLE recado.jobs_finished ADD COLUMN result jsonb;
+
+-- The reply job reads a conversation's new messages (and a send its early statuses).
+CREATE INDEX inbound_conversation ON recado.inbound (tenant, conversation, id);
+
+CREATE FUNCTION recado.status_rank(status text) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE status WHEN 'received' THEN 0 WHEN 'queued' THEN 0 WHEN 'sent' THEN 1
+                     WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4
+                     WHEN 'discarded' THEN 4 ELSE -1 END
+$$;
+-- A gateway's status word as ours: Cloud API's sent/delivered/read/failed, Evolution's
+-- SERVER_ACK/DELIVERY_ACK/READ/PLAYED/ERROR; NULL for one that says nothing (PENDING).
+CREATE FUNCTION recado.delivery_status(word text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE lower(word) WHEN 'sent' THEN 'sent' WHEN 'server_ack' THEN 'sent'
+                          WHEN 'delivered' THEN 'delivered' WHEN 'delivery_ack' THEN 'delivered'
+                          WHEN 'read' THEN 'read' WHEN 'played' THEN 'read'
+                          WHEN 'failed' THEN 'failed' WHEN 'error' THEN 'failed' END
+$$;
+
+CREATE TABLE recado.messages (
+  id               bigserial PRIMARY KEY,
+  tenant           text NOT NULL,
+  contact          text NOT NULL,  -- recado.contact_key(conversation)
+  conversation     text NOT NULL,  -- the chat id as the gateway gives it: where replies go
+  direction        text NOT NULL CHECK (direction IN ('in', 'out')),
+  provider         text NOT NULL,
+  provider_id      text,           -- the gateway's message id (outbound: once sent)
+  inbound_id       bigint,         -- inbound: the webhook row it came from
+  origin           text NOT NULL DEFAULT '',  -- outbound: llm_reply, fallback, followup:RULE
+  kind             text NOT NULL DEFAULT 'text',
+  body             text NOT NULL DEFAULT '',
+  status           text NOT NULL,  -- inbound: received; outbound: queued .. read, failed, discarded
+  error            text,
+  job_id           bigint,         -- outbound: the whatsapp_send job that sends it
+  outcome_unknown  boolean NOT NULL DEFAULT false,  -- a send attempt ended without an answer
+  occurred_at      timestamptz NOT NULL DEFAULT now(),
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  sent_at          timestamptz,
+  status_at        timestamptz
+);
+CREATE UNIQUE INDEX messages_provider_id ON recado.messages (tenant, provider, provider_id)
+  WHERE provider_id IS NOT NULL;
+CREATE INDEX messages_contact ON recado.messages (tenant, contact, id);
+
+ALTER TABLE recado.conversations
+  ADD COLUMN replied_through bigint NOT NULL DEFAULT 0,   -- newest inbound message answered
+  ADD COLUMN fallback_through bigint NOT NULL DEFAULT 0,  -- newest one the fallback covered
+  ADD COLUMN last_inbound_at timestamptz,
+  ADD COLUMN name text NOT NULL DEFAULT '';
+
+CREATE TABLE recado.bookings (
+  tenant              text NOT NULL,
+  uid                 text NOT NULL,
+  calcom_id           bigint,
+  status              text NOT NULL,  -- accepted, pending, cancelled, rejected, ...
+  start_at            timestamptz NOT NULL,
+  end_at              timestamptz NOT NULL,
+  title               text NOT NULL DEFAULT '',
+  attendee_name       text NOT NULL DEFAULT '',
+  attendee_email      text NOT NULL DEFAULT '',
+  attendee_phone      text NOT NULL DEFAULT '',
+  attendee_time_zone  text NOT NULL DEFAULT '',
+  contact             text NOT NULL DEFAULT '',  -- recado.contact_key(attendee_phone)
+  event_type_id       bigint,
+  rescheduled_from    text,
+  source              text NOT NULL,  -- webhook, sync
+  updated_at          timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant, uid)
+);
+CREATE INDEX bookings_contact ON recado.bookings (tenant, contact, start_at);
+
+CREATE TABLE recado.followups (
+  tenant      text NOT NULL,
+  subject     text NOT NULL,  -- booking:UID or contact:CONTACT
+  rule        text NOT NULL,
+  due_at      timestamptz NOT NULL,
+  state       text NOT NULL CHECK (state IN ('planned', 'sent', 'skipped', 'cancelled')),
+  job_id      bigint,
+  reason      text NOT NULL DEFAULT '',
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant, subject, rule)
+);
+
+CREATE TABLE recado.leaders (
+  name    text PRIMARY KEY,
+  holder  text NOT NULL,
+  since   timestamptz NOT NULL DEFAULT now(),
+  until   timestamptz NOT NULL
+);
+CREATE TABLE recado.periodic (
+  name        text PRIMARY KEY,
+  last_slot   timestamptz NOT NULL,
+  job_id      bigint,
+  updated_at  timestamptz NOT NULL DEFAULT now()
+);
+)SQL";
+
 const std::vector<Migration> kMigrations = {
     {1, "queue schema: jobs, jobs_finished, queues, workers", kQueueSchema},
     {2, "inbound webhooks; dedup keys released when a job starts", kInboundSchema},
     {3, "circuit breakers", kBreakerSchema},
     {4, "send limits", kSendLimitsSchema},
     {5, "conversations (human handoff) and pauses", kConversationSchema},
+    {6, "messages, bookings, follow-ups, leader election, periodic slots", kSecretarySchema},
 };
 
 constexpr const char* kBootstrap = R"SQL(

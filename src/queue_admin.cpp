@@ -16,7 +16,7 @@ constexpr const char* kJobJson = R"SQL(
     'run_at', to_char(run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'created_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'finished_at', to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-    'last_error', errors -> -1 ->> 'error')
+    'last_error', errors -> -1 ->> 'error', 'result', result)
 )SQL";
 
 std::string all_jobs_sql() {
