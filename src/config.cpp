@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -39,6 +40,13 @@ std::string convert(const std::string& text, std::string& out) {
 }
 std::string convert(const std::string& text, int& out) {
   int v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return "expected an integer, got '" + text + "'";
+  out = v;
+  return {};
+}
+std::string convert(const std::string& text, long long& out) {
+  long long v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size()) return "expected an integer, got '" + text + "'";
   out = v;
@@ -128,6 +136,100 @@ class Section {
       out = {value, "file " + file_path};
     }
   }
+
+  // A list of single values: `key: [a, b]` (or a block list) in the file, "a,b" in the
+  // environment (items trimmed, empty ones dropped: "" is the empty list). Given, it replaces
+  // the default; `key:` with nothing is the empty list.
+  template <typename T>
+  void list(const std::string& key, std::vector<T>& out, std::function<std::string(const T&)> check = {}) {
+    seen_.insert(key);
+    const std::string full = child_path(key);
+    if (const char* env = std::getenv(env_name(full).c_str())) {
+      std::vector<T> items;
+      const std::string all = env;
+      for (std::size_t start = 0; start <= all.size();) {
+        const std::size_t comma = std::min(all.find(',', start), all.size());
+        std::string text = all.substr(start, comma - start);
+        start = comma + 1;
+        while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+        text.erase(0, std::min(text.size(), text.find_first_not_of(" \t")));
+        if (text.empty()) continue;
+        T v{};
+        std::string err = convert(text, v);
+        if (err.empty() && check) err = check(v);
+        if (!err.empty()) throw ConfigError("environment " + env_name(full) + ": item " + std::to_string(items.size() + 1) + ": " + err);
+        items.push_back(std::move(v));
+      }
+      out = std::move(items);
+      return;
+    }
+    if (!node_ || !node_.IsMap()) return;
+    YAML::Node value = node_[key];
+    if (!value) return;
+    if (value.IsNull()) {
+      out.clear();
+      return;
+    }
+    if (!value.IsSequence())
+      throw ConfigError(where(file_, value.Mark()) + ": '" + full + "' must be a list ([a, b])");
+    std::vector<T> items;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const YAML::Node item = value[i];
+      const std::string at = where(file_, item.Mark()) + ": '" + full + "[" + std::to_string(i) + "]'";
+      if (!item.IsScalar()) throw ConfigError(at + " must be a single value");
+      T v{};
+      std::string err = convert(item.Scalar(), v);
+      if (err.empty() && check) err = check(v);
+      if (!err.empty()) throw ConfigError(at + ": " + err);
+      items.push_back(std::move(v));
+    }
+    out = std::move(items);
+  }
+
+  // A list of mappings, each named by its `name` key (`- name: reminder_24h`). Each comes
+  // back as the Section `key.<name>`, so RECADO_<KEY>_<NAME>_<FIELD> overrides its fields
+  // (the environment cannot add an item). A missing, malformed or repeated name is an error
+  // naming the item.
+  std::vector<std::pair<std::string, Section>> named_items(const std::string& key, const std::regex& pattern,
+                                                           const std::string& pattern_text) {
+    seen_.insert(key);
+    std::vector<std::pair<std::string, Section>> out;
+    if (!node_ || !node_.IsMap() || !node_[key] || node_[key].IsNull()) return out;
+    YAML::Node list = node_[key];
+    if (!list.IsSequence())
+      throw ConfigError(where(file_, list.Mark()) + ": '" + child_path(key) + "' must be a list (- name: ...)");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node item = list[i];
+      const std::string at = where(file_, item.Mark()) + ": '" + child_path(key) + "[" + std::to_string(i) + "]'";
+      if (!item.IsMap()) throw ConfigError(at + " must be a mapping (name: ..., ...)");
+      const YAML::Node name_node = item["name"];
+      if (!name_node || !name_node.IsScalar() || name_node.Scalar().empty())
+        throw ConfigError(at + ": name is required");
+      const std::string name = name_node.Scalar();
+      if (!std::regex_match(name, pattern))
+        throw ConfigError(where(file_, name_node.Mark()) + ": '" + child_path(key) + "[" + std::to_string(i) +
+                          "].name': '" + name + "' is not a name (" + pattern_text + ")");
+      for (const auto& [seen, section] : out)
+        if (seen == name)
+          throw ConfigError(where(file_, name_node.Mark()) + ": '" + child_path(key) + "." + name +
+                            "' is given twice (names must be unique)");
+      Section section(item, child_path(key) + "." + name, file_, item.Mark());
+      section.skip("name");
+      out.emplace_back(name, std::move(section));
+    }
+    return out;
+  }
+
+  // The node under `key` as it is (null when absent), taking `key` as read.
+  YAML::Node raw(const std::string& key) {
+    seen_.insert(key);
+    return node_ && node_.IsMap() && node_[key] ? node_[key] : YAML::Node();
+  }
+  // The environment's value for `key`, or nullptr.
+  const char* env_value(const std::string& key) const { return std::getenv(env_name(child_path(key)).c_str()); }
+  std::string env_var(const std::string& key) const { return env_name(child_path(key)); }
+  std::string path_of(const std::string& key) const { return child_path(key); }
+  const std::string& file() const { return file_; }
 
   Section child(const std::string& key) {
     seen_.insert(key);
@@ -316,6 +418,7 @@ LlmConfig read_llm(Section& t) {
   s.field("model", llm.model);
   s.field<int>("max_output_tokens", llm.max_output_tokens, positive);
   s.field<int>("history_messages", llm.history_messages, positive);
+  s.field<int>("history_bytes", llm.history_bytes, positive);
   s.field("system_prompt", llm.system_prompt);
   std::string prompt_file;
   s.field("system_prompt_file", prompt_file);
@@ -365,6 +468,152 @@ GatewayConfig read_gateway(Section& t) {
   return g;
 }
 
+// The names of follow-up rules and periodic jobs.
+const std::regex& item_name_pattern() {
+  static const std::regex kItemName("[a-z0-9_-]{1,64}");
+  return kItemName;
+}
+const char* const kItemNameText = "1 to 64 of a-z, 0-9, '-' and '_'";
+
+std::function<std::string(const std::string&)> cron_check(const std::string& time_zone) {
+  return [time_zone](const std::string& expr) {
+    auto parsed = parse_cron(expr, time_zone);
+    if (auto* error = std::get_if<std::string>(&parsed))
+      return "not a cron schedule ('" + expr + "'): " + *error;
+    return std::string{};
+  };
+}
+
+// calcom: read even when absent, so that the environment alone can configure it.
+CalcomConfig read_calcom(Section& t, const std::string& time_zone) {
+  CalcomConfig c;
+  const bool in_file = t.present("calcom");
+  Section s = t.child("calcom");
+  s.field<std::string>("base_url", c.base_url, [](const std::string& url) {
+    return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0
+               ? std::string{}
+               : "must be an http:// or https:// URL, got '" + url + "'";
+  });
+  s.secret("api_key", c.api_key);
+  s.list<long long>("event_type_ids", c.event_type_ids, [](const long long& id) {
+    return id > 0 ? std::string{} : "an event type id is a whole number greater than 0";
+  });
+  auto sync_check = cron_check(time_zone);
+  s.field<std::string>("sync", c.sync, [&](const std::string& v) {
+    if (v.empty() || v == "off") return std::string{};
+    const std::string error = sync_check(v);
+    return error.empty() ? error : error + " (\"off\" disables the sync)";
+  });
+  s.field<Duration>("sync_window", c.sync_window, positive_duration);
+  s.list<std::string>("booking_keywords", c.booking_keywords, [](const std::string& w) {
+    return w.empty() ? std::string("a keyword may not be empty") : std::string{};
+  });
+  s.finish();
+  if (in_file && c.api_key.empty()) throw ConfigError(s.location() + ": api_key (or api_key_file) is required");
+  if (!c.sync.empty() && c.sync != "off") c.sync_schedule = std::get<CronSchedule>(parse_cron(c.sync, time_zone));
+  return c;
+}
+
+std::vector<FollowupRule> read_followups(Section& t) {
+  std::vector<FollowupRule> rules;
+  for (auto& [name, s] : t.named_items("followups", item_name_pattern(), kItemNameText)) {
+    FollowupRule r;
+    r.name = name;
+    std::string when;
+    s.field<std::string>("when", when, one_of({"before_start", "after_end", "quiet"}));
+    if (when.empty()) throw ConfigError(s.location() + ": when is required (before_start, after_end or quiet)");
+    r.when = *parse_followup_when(when);
+    const bool has_offset = s.present("offset") || s.in_environment("offset");
+    s.field<Duration>("offset", r.offset, positive_duration);
+    if (!has_offset) throw ConfigError(s.location() + ": offset is required (a duration such as 24h, 2h, 30m)");
+    s.field<std::string>("text", r.text, [&](const std::string& text) {
+      const auto unknown = unknown_followup_placeholders(text);
+      if (unknown.empty()) return std::string{};
+      std::string known;
+      for (auto p : kFollowupPlaceholders) known += (known.empty() ? "{" : " {") + std::string(p) + "}";
+      return "rule '" + r.name + "': unknown placeholder {" + unknown.front() + "} (known: " + known + ")";
+    });
+    s.field("llm", r.llm);
+    s.field("prompt", r.prompt);
+    s.finish();
+    if (r.llm && r.prompt.empty())
+      throw ConfigError(s.location() + ": llm: true needs a prompt (what the LLM is told to write)");
+    if (!r.llm && !r.prompt.empty()) throw ConfigError(s.location() + ": prompt is given but llm is not true");
+    if (!r.llm && r.text.empty())
+      throw ConfigError(s.location() + ": needs a text, or llm: true with a prompt");
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+// A YAML value as JSON: quoted scalars are strings; plain ones are null, true/false, numbers
+// when they read as such, strings otherwise.
+nlohmann::json yaml_to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Sequence: {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& item : n) a.push_back(yaml_to_json(item));
+      return a;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json o = nlohmann::json::object();
+      for (auto it = n.begin(); it != n.end(); ++it) o[it->first.as<std::string>()] = yaml_to_json(it->second);
+      return o;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& v = n.Scalar();
+      if (n.Tag() == "!") return v;
+      if (v == "true" || v == "True" || v == "TRUE") return true;
+      if (v == "false" || v == "False" || v == "FALSE") return false;
+      if (v == "~" || v == "null" || v == "Null" || v == "NULL") return nullptr;
+      const char* end = v.data() + v.size();
+      long long i = 0;
+      if (auto r = std::from_chars(v.data(), end, i); r.ec == std::errc{} && r.ptr == end) return i;
+      double d = 0;
+      if (auto r = std::from_chars(v.data(), end, d); r.ec == std::errc{} && r.ptr == end && std::isfinite(d)) return d;
+      return v;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+std::vector<PeriodicConfig> read_periodic(Section& top) {
+  std::vector<PeriodicConfig> out;
+  for (auto& [name, s] : top.named_items("periodic", item_name_pattern(), kItemNameText)) {
+    PeriodicConfig p;
+    p.name = name;
+    s.field<std::string>("time_zone", p.time_zone, [](const std::string& zone) {
+      return is_known_time_zone(zone)
+                 ? std::string{}
+                 : "unknown time zone '" + zone + "' (an IANA name such as America/Sao_Paulo or UTC)";
+    });
+    s.field<std::string>("cron", p.cron, cron_check(p.time_zone));
+    if (p.cron.empty()) throw ConfigError(s.location() + ": cron is required (such as \"0 9 * * mon-fri\")");
+    p.schedule = std::get<CronSchedule>(parse_cron(p.cron, p.time_zone));
+    s.field<std::string>("queue", p.queue, [](const std::string& q) {
+      return q.empty() ? std::string("must name a queue") : std::string{};
+    });
+    s.field("kind", p.kind);
+    if (p.kind.empty()) throw ConfigError(s.location() + ": kind is required (the job kind to enqueue)");
+    if (const char* env = s.env_value("payload")) {
+      const auto doc = nlohmann::json::parse(env, nullptr, false);
+      if (doc.is_discarded() || !doc.is_object())
+        throw ConfigError("environment " + s.env_var("payload") + ": expected a JSON object");
+      p.payload = doc.dump();
+      s.skip("payload");
+    } else if (const YAML::Node payload = s.raw("payload"); payload && !payload.IsNull()) {
+      if (!payload.IsMap())
+        throw ConfigError(where(s.file(), payload.Mark()) + ": '" + s.path_of("payload") +
+                          "' must be a mapping (it becomes the job's JSON payload)");
+      p.payload = yaml_to_json(payload).dump();
+    }
+    s.finish();
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 TenantConfig read_tenant(const std::string& id, Section& t) {
   static const std::regex kId("[a-z0-9][a-z0-9_-]{0,63}");
   if (!std::regex_match(id, kId))
@@ -383,6 +632,8 @@ TenantConfig read_tenant(const std::string& id, Section& t) {
   tc.send_limits = read_send_limits(t);
   tc.llm = read_llm(t);
   tc.gateway = read_gateway(t);
+  tc.calcom = read_calcom(t, tc.time_zone());
+  tc.followups = read_followups(t);
   t.finish();
   return tc;
 }
@@ -475,6 +726,7 @@ Config read(const YAML::Node& root, const std::string& file) {
   w.finish();
 
   for (auto& [id, t] : top.entries("tenants")) c.tenants.push_back(read_tenant(id, t));
+  c.periodic = read_periodic(top);
 
   Section dev = top.child("dev");
   dev.field("data_dir", c.dev.data_dir);
@@ -521,6 +773,41 @@ std::optional<Provider> parse_provider(std::string_view name) {
 const WebhookConfig* TenantConfig::webhook(Provider p) const {
   for (const auto& w : webhooks)
     if (w.provider == p) return &w;
+  return nullptr;
+}
+
+std::string_view to_string(FollowupWhen w) {
+  switch (w) {
+    case FollowupWhen::before_start: return "before_start";
+    case FollowupWhen::after_end: return "after_end";
+    case FollowupWhen::quiet: return "quiet";
+  }
+  return "?";
+}
+
+std::optional<FollowupWhen> parse_followup_when(std::string_view text) {
+  for (FollowupWhen w : {FollowupWhen::before_start, FollowupWhen::after_end, FollowupWhen::quiet})
+    if (to_string(w) == text) return w;
+  return std::nullopt;
+}
+
+std::vector<std::string> unknown_followup_placeholders(std::string_view text) {
+  std::vector<std::string> unknown;
+  for (std::size_t open = text.find('{'); open != std::string_view::npos; open = text.find('{', open + 1)) {
+    std::size_t end = open + 1;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    if (end == open + 1 || end >= text.size() || text[end] != '}') continue;
+    const std::string name(text.substr(open + 1, end - open - 1));
+    if (std::find(kFollowupPlaceholders.begin(), kFollowupPlaceholders.end(), name) == kFollowupPlaceholders.end() &&
+        std::find(unknown.begin(), unknown.end(), name) == unknown.end())
+      unknown.push_back(name);
+  }
+  return unknown;
+}
+
+const FollowupRule* TenantConfig::followup(std::string_view name) const {
+  for (const auto& r : followups)
+    if (r.name == name) return &r;
   return nullptr;
 }
 
@@ -622,10 +909,10 @@ std::string dump_config(const Config& c) {
       const LlmConfig& l = t.llm;
       out += fmt::format(
           "    llm:\n      provider: {}\n      base_url: {}\n      api_key: {}\n      model: {}\n"
-          "      max_output_tokens: {}\n      history_messages: {}\n      system_prompt: {}\n      language: {}\n"
-          "      fallback_message: {}\n",
+          "      max_output_tokens: {}\n      history_messages: {}\n      history_bytes: {}\n      system_prompt: {}\n"
+          "      language: {}\n      fallback_message: {}\n",
           l.provider, quoted(l.base_url), masked(l.api_key), quoted(l.model), l.max_output_tokens, l.history_messages,
-          quoted(l.system_prompt), quoted(l.language), quoted(l.fallback_message));
+          l.history_bytes, quoted(l.system_prompt), quoted(l.language), quoted(l.fallback_message));
     }
     if (t.gateway.enabled()) {
       const GatewayConfig& g = t.gateway;
@@ -634,6 +921,23 @@ std::string dump_config(const Config& c) {
           "      phone_number_id: {}\n      api_version: {}\n      template_name: {}\n      template_language: {}\n",
           g.provider, quoted(g.base_url), masked(g.token), quoted(g.instance), quoted(g.phone_number_id),
           quoted(g.api_version), quoted(g.template_name), quoted(g.template_language));
+    }
+    if (t.calcom.enabled()) {
+      const CalcomConfig& cc = t.calcom;
+      std::string ids, keywords;
+      for (long long id : cc.event_type_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+      for (const auto& k : cc.booking_keywords) keywords += (keywords.empty() ? "" : ", ") + quoted(k);
+      out += fmt::format(
+          "    calcom:\n      base_url: {}\n      api_key: {}\n      event_type_ids: [{}]\n      sync: {}\n"
+          "      sync_window: {}\n      booking_keywords: [{}]\n",
+          quoted(cc.base_url), masked(cc.api_key), ids, quoted(cc.sync), format_duration(cc.sync_window), keywords);
+    }
+    if (!t.followups.empty()) out += "    followups:\n";
+    for (const auto& r : t.followups) {
+      out += fmt::format("      - name: {}\n        when: {}\n        offset: {}\n", r.name, to_string(r.when),
+                         format_duration(r.offset));
+      if (!r.text.empty()) out += fmt::format("        text: {}\n", quoted(r.text));
+      if (r.llm) out += fmt::format("        llm: true\n        prompt: {}\n", quoted(r.prompt));
     }
     out += t.webhooks.empty() ? "    webhooks: {}\n" : "    webhooks:\n";
     for (const auto& w : t.webhooks) {
@@ -650,6 +954,11 @@ std::string dump_config(const Config& c) {
       if (w.allow_unsigned) out += "        allow_unsigned: true\n";
     }
   }
+  out += c.periodic.empty() ? "periodic: []\n" : "periodic:\n";
+  for (const auto& p : c.periodic)
+    out += fmt::format("  - name: {}\n    cron: {}\n    time_zone: {}\n    queue: {}\n    kind: {}\n    payload: {}\n",
+                       p.name, nlohmann::json(p.cron).dump(), p.time_zone, nlohmann::json(p.queue).dump(),
+                       nlohmann::json(p.kind).dump(), p.payload);
   out += fmt::format("dev:\n  data_dir: \"{}\"\n  postgres_bin: \"{}\"\n  sim_port: {}\n", c.dev.data_dir,
                      c.dev.postgres_bin, c.dev.sim_port);
   return out;

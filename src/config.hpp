@@ -4,6 +4,7 @@
 // upper case, e.g. RECADO_DATABASE_URL, RECADO_WORKER_QUEUES_DEFAULT_CONCURRENCY).
 // Unknown keys and bad values throw ConfigError naming the file, line and column (or the
 // environment variable).
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
@@ -14,6 +15,7 @@
 #include "src/backoff.hpp"
 #include "src/business_hours.hpp"
 #include "src/clock.hpp"
+#include "src/cron.hpp"
 #include "src/send_limits.hpp"
 
 namespace recado {
@@ -82,6 +84,7 @@ struct LlmConfig {
   std::string model;
   int max_output_tokens = 512;
   int history_messages = 20;    // the newest messages of the conversation put in the prompt
+  int history_bytes = 16000;    // ... and at most this many bytes of them (the newest kept)
   std::string system_prompt;    // inline, or read from system_prompt_file at start-up
   std::string language = "pt-BR";
   std::string fallback_message;  // sent once when the LLM cannot answer; "" sends nothing
@@ -101,6 +104,55 @@ struct GatewayConfig {
   bool enabled() const { return !provider.empty(); }
 };
 
+// A tenant's Cal.com account (tenants.<id>.calcom). No api_key: no Cal.com calls.
+struct CalcomConfig {
+  std::string base_url = "https://api.cal.com";
+  Secret api_key;
+  std::vector<long long> event_type_ids;  // the first is the one offered for booking
+  // When bookings are fetched (calcom_sync), a 5-field cron expression read in the tenant's
+  // time zone (business_hours.time_zone, UTC when the tenant has no business hours).
+  // "" or "off" disables; then sync_schedule is nullopt.
+  std::string sync = "*/5 * * * *";
+  std::optional<CronSchedule> sync_schedule;  // parsed from `sync` when the config is read
+  Duration sync_window = std::chrono::hours{24};  // how far back a sync's afterStart reaches
+  // Words in an inbound message that mean the contact wants to book (matched case-insensitively).
+  std::vector<std::string> booking_keywords = {
+      "marcar", "agendar", "agendamento", "consulta", "horário", "horario",
+      "remarcar", "cita", "reservar", "book", "appointment", "schedule"};
+  bool enabled() const { return !api_key.empty(); }
+};
+
+// When a follow-up fires.
+enum class FollowupWhen {
+  before_start,  // `offset` before a booking starts
+  after_end,     // `offset` after a booking ends
+  quiet,         // the contact has been silent `offset` since our last reply
+};
+std::string_view to_string(FollowupWhen w);
+std::optional<FollowupWhen> parse_followup_when(std::string_view text);
+
+// One follow-up rule of a tenant (tenants.<id>.followups[]). At least one of `text` and `llm`.
+struct FollowupRule {
+  std::string name;  // [a-z0-9_-]+, unique within the tenant
+  FollowupWhen when = FollowupWhen::before_start;
+  Duration offset{0};  // > 0
+  // A template: {name} {date} {time} {weekday} {title} {tenant} (checked when read).
+  std::string text;
+  // The LLM writes the message, told `prompt` (with the conversation and the booking).
+  // With a text as well, the text is what goes out when the LLM cannot answer.
+  bool llm = false;
+  std::string prompt;  // required when llm is true, refused otherwise
+};
+
+// The placeholders a follow-up text may use.
+inline constexpr std::array<std::string_view, 6> kFollowupPlaceholders = {
+    "name", "date", "time", "weekday", "title", "tenant"};
+
+// The placeholders in `text` that are not in kFollowupPlaceholders, in order of first
+// appearance, each once. A placeholder is `{`, one or more of A-Z a-z 0-9 _, `}`; other
+// braces ("{}", "{ name }", a lone "{") are plain text.
+std::vector<std::string> unknown_followup_placeholders(std::string_view text);
+
 struct TenantConfig {
   std::string id;
   std::vector<WebhookConfig> webhooks;
@@ -113,8 +165,13 @@ struct TenantConfig {
   BusinessHours business_hours;
   // Per sending number of this tenant (absent: none).
   SendLimits send_limits;
+  CalcomConfig calcom;
+  std::vector<FollowupRule> followups;  // in the order written
 
   const WebhookConfig* webhook(Provider p) const;
+  const FollowupRule* followup(std::string_view name) const;  // nullptr: no such rule
+  // The tenant's time zone: business_hours.time_zone, UTC when it has no business hours.
+  const std::string& time_zone() const { return business_hours.time_zone; }
 };
 
 struct QueueConfig {
@@ -144,7 +201,9 @@ struct BreakerConfig {
 struct WorkerConfig {
   std::vector<QueueConfig> queues{{"default", 10}};
   int claim_batch = 100;  // most jobs one claim statement takes
-  Duration poll_interval = std::chrono::seconds{1};
+  // Fallback wake-up that finds jobs whose run_at has come (NOTIFY covers new jobs); short
+  // enough that a follow-up fires within a second of its time.
+  Duration poll_interval = std::chrono::milliseconds{500};
   Duration lease = std::chrono::seconds{30};       // renewed every lease/3 while a job runs
   Duration rescue_interval = std::chrono::seconds{5};
   Duration shutdown_timeout = std::chrono::seconds{10};
@@ -168,6 +227,19 @@ struct DevConfig {
   int sim_port = 8090;  // the provider simulator `recado dev` starts on 127.0.0.1 (0: none)
 };
 
+// An operator-defined periodic job (top-level `periodic:`): `kind` is enqueued on `queue`
+// with `payload` each time `cron` fires in `time_zone`. The runtime adds its own built-in
+// entries; they are not listed here.
+struct PeriodicConfig {
+  std::string name;  // unique
+  std::string cron;  // as written
+  std::string time_zone = "UTC";
+  CronSchedule schedule;  // parsed from cron + time_zone
+  std::string queue = "default";
+  std::string kind;     // non-empty
+  std::string payload = "{}";  // a JSON object, from the YAML map
+};
+
 struct Config {
   DatabaseConfig database;
   LogConfig log;
@@ -175,9 +247,10 @@ struct Config {
   WorkerConfig worker;
   DevConfig dev;
   std::vector<TenantConfig> tenants;
-  std::string source;
+  std::vector<PeriodicConfig> periodic;
+  std::string source;  // the file it was read from, or "" for defaults + environment
 
-  const TenantConfig* tenant(std::string_view id) const;  // the file it was read from, or "" for defaults + environment
+  const TenantConfig* tenant(std::string_view id) const;
 };
 
 // Reads `path` (empty: no file), then the environment. Throws ConfigError.

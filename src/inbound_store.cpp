@@ -106,8 +106,30 @@ const std::string kHandoffs = R"SQL(
           handed_off_by = EXCLUDED.handed_off_by, updated_at = now()
   ))SQL";
 
-const std::string kStore = kStoreCtes + kStoreResult;
-const std::string kStoreWithHandoffs = kStoreCtes + kHandoffs + kStoreResult;
+// Added when a batch holds delivery statuses: each moves its message's status forward only
+// (the gateways deliver them late, twice and out of order). A status that arrives before the
+// send recorded its message's id is folded in by message_store::record_sent.
+const std::string kStatuses = R"SQL(
+  , statuses AS (
+    UPDATE recado.messages m SET status = s.status, status_at = now(),
+                                 error = coalesce(s.detail ->> 'errors', m.error)
+    FROM (
+      SELECT DISTINCT ON (tenant, provider, message_id)
+             tenant, provider, message_id, recado.delivery_status(kind) AS status, detail
+      FROM fresh WHERE type = 'status' AND recado.delivery_status(kind) IS NOT NULL
+      ORDER BY tenant, provider, message_id, recado.status_rank(recado.delivery_status(kind)) DESC
+    ) s
+    WHERE m.tenant = s.tenant AND m.provider = s.provider AND m.provider_id = s.message_id
+      AND recado.status_rank(s.status) > recado.status_rank(m.status)
+  ))SQL";
+
+// The statement for a batch, by what it holds: [handoffs][statuses].
+const std::string kStatements[2][2] = {
+    {kStoreCtes + kStoreResult, kStoreCtes + kStatuses + kStoreResult},
+    {kStoreCtes + kHandoffs + kStoreResult, kStoreCtes + kHandoffs + kStatuses + kStoreResult}};
+const char* const kStatementNames[2][2] = {
+    {"recado_inbound_store", "recado_inbound_store_statuses"},
+    {"recado_inbound_store_handoffs", "recado_inbound_store_handoffs_statuses"}};
 
 }  // namespace
 
@@ -161,11 +183,11 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
   if (!rows.empty()) {
     // One statement, committed on its own: the events and their jobs, or nothing.
     pqxx::nontransaction tx(conn);
-    const bool handoffs = std::any_of(rows.begin(), rows.end(), [](const auto& row) {
-      return row.second->type == InboundEvent::Type::handoff;
-    });
-    const auto result = handoffs ? job_sql::exec(tx, "recado_inbound_store_handoffs", kStoreWithHandoffs, input, text_array(raws))
-                                 : job_sql::exec(tx, "recado_inbound_store", kStore, input, text_array(raws));
+    auto holds = [&](InboundEvent::Type type) {
+      return std::any_of(rows.begin(), rows.end(), [type](const auto& row) { return row.second->type == type; });
+    };
+    const int h = holds(InboundEvent::Type::handoff), s = holds(InboundEvent::Type::status);
+    const auto result = job_sql::exec(tx, kStatementNames[h][s], kStatements[h][s], input, text_array(raws));
     for (const auto& row : result)
       fresh[row[0].as<size_t>()] = true;
   }

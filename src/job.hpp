@@ -53,15 +53,17 @@ struct Outcome {
 
   // snooze: why, as a metric label ("breaker_open", "send_limit", "business_hours", "other").
   std::string cause;
+  // complete: the handler's own transaction already completed the job (complete_with).
+  bool written = false;
 
-  static Outcome complete() { return {Type::complete, {}, {}, {}}; }
+  static Outcome complete() { return {Type::complete, {}, {}, {}, false}; }
   static Outcome retry(std::string reason, std::optional<Timestamp> not_before = {}) {
-    return {Type::retry, std::move(reason), not_before, {}};
+    return {Type::retry, std::move(reason), not_before, {}, false};
   }
   static Outcome snooze(Timestamp until, std::string reason, std::string cause = "other") {
-    return {Type::snooze, std::move(reason), until, std::move(cause)};
+    return {Type::snooze, std::move(reason), until, std::move(cause), false};
   }
-  static Outcome discard(std::string reason) { return {Type::discard, std::move(reason), {}, {}}; }
+  static Outcome discard(std::string reason) { return {Type::discard, std::move(reason), {}, {}, false}; }
 };
 
 std::string_view to_string(Outcome::Type t);

@@ -4,6 +4,8 @@
 // and reports exactly one Outcome through `done`, now or later. It must not block, sleep,
 // open sockets or read the wall clock; what it needs from outside comes through the context.
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -22,6 +24,8 @@ struct ProviderCall {
   Api api = Api::openai;
   std::string breaker;
   HttpCall http;
+  // Labels for the LLM metrics (tokens, latency by tenant and model); empty for other calls.
+  std::string tenant, model;
 };
 
 struct CallResult {
@@ -55,7 +59,24 @@ class HandlerContext {
   // time one could go. A database failure ends the job as a retry without calling `then`.
   virtual void reserve_send(std::string sender, std::string recipient, SendLimits limits,
                             std::function<void(SendPermit)> then) = 0;
+  // Runs `work` on a database thread (it opens its own transactions), then `then` on the
+  // loop, unless the job was given up by then. A database failure ends the job as a retry
+  // without calling `then`; an exception thrown by `then` is a retry.
+  virtual void query(std::function<void(pqxx::connection&)> work, std::function<void()> then) = 0;
+  // Ends the job: runs `effect` and completes the job in one transaction, keeping
+  // `result_json` on it, so what the job did is recorded if and only if it is complete. If the
+  // job is no longer this worker's (its lease lapsed), the effect is rolled back. A failing
+  // database is tried again a few times before the job ends as a retry. Do not call `done`.
+  virtual void complete_with(std::function<void(pqxx::work&)> effect, std::string result_json) = 0;
 };
+
+// query() with a value: `work` returns what `then` gets.
+template <typename T>
+void with_db(HandlerContext& ctx, std::function<T(pqxx::connection&)> work, std::function<void(T)> then) {
+  auto out = std::make_shared<std::optional<T>>();
+  ctx.query([out, work = std::move(work)](pqxx::connection& c) { out->emplace(work(c)); },
+            [out, then = std::move(then)] { then(std::move(**out)); });
+}
 
 using Done = std::function<void(Outcome)>;
 

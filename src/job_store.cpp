@@ -173,7 +173,8 @@ void notify(pqxx::connection& conn, const std::vector<std::string>& queues) {
 }
 
 std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int limit,
-                       const std::string& worker_id, Duration lease) {
+                       const std::string& worker_id, Duration lease,
+                       std::optional<Timestamp> due_by) {
   // One statement in its own transaction: one round trip. A claim lost in a crash only
   // puts its jobs back in the queue, which is what the crash does to them anyway, and the
   // durable completion that follows flushes it: so the claim commits without waiting for
@@ -184,7 +185,7 @@ std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int lim
       SELECT set_config('synchronous_commit', 'off', true)
     ), ready AS (
       SELECT j.id FROM recado.jobs j
-      WHERE j.queue = $1 AND j.state IN ('available', 'retryable') AND j.run_at <= now()
+      WHERE j.queue = $1 AND j.state IN ('available', 'retryable') AND j.run_at <= coalesce('epoch'::timestamptz + $5::bigint * interval '1 microsecond', now())
         AND NOT EXISTS (SELECT 1 FROM recado.queues q WHERE q.name = $1 AND q.paused)
         AND EXISTS (SELECT 1 FROM async_commit)
         AND (j.sequence_key IS NULL OR NOT EXISTS (
@@ -204,7 +205,8 @@ std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int lim
               j.sequence_key, (extract(epoch FROM j.run_at) * 1000000)::bigint,
               (extract(epoch FROM j.created_at) * 1000000)::bigint
   )SQL";
-  auto rows = exec(tx, "recado_claim", kClaim, queue, limit, worker_id, static_cast<int64_t>(lease.count()));
+  const std::optional<int64_t> due_us = due_by ? std::optional<int64_t>(epoch_micros(*due_by)) : std::nullopt;
+  auto rows = exec(tx, "recado_claim", kClaim, queue, limit, worker_id, static_cast<int64_t>(lease.count()), due_us);
   std::vector<Job> jobs;
   jobs.reserve(rows.size());
   for (const auto& r : rows) {
@@ -226,6 +228,21 @@ std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int lim
     return std::tie(a.priority, a.run_at, a.id) < std::tie(b.priority, b.run_at, b.id);
   });
   return jobs;
+}
+
+bool complete_one(pqxx::transaction_base& tx, int64_t id, int attempt, const std::string& worker_id,
+                  const std::string& result_json, bool keep_completed) {
+  static const std::string kResult =
+      "UPDATE recado.jobs SET result = $4::jsonb "
+      "WHERE id = $1 AND state = 'running' AND lease_owner = $2 AND attempt = $3";
+  if (!result_json.empty()) exec(tx, "recado_job_result", kResult, id, worker_id, attempt, result_json);
+  static const std::string kComplete = move_finished_sql("completed");
+  static const std::string kDelete =
+      "DELETE FROM recado.jobs WHERE id = $1 AND state = 'running' AND lease_owner = $2 AND attempt = $3";
+  const auto r = keep_completed
+      ? exec(tx, "recado_complete", kComplete, id_array(std::vector<int64_t>{id}), worker_id, id_array(std::vector<int>{attempt}))
+      : exec(tx, "recado_complete_one_delete", kDelete, id, worker_id, attempt);
+  return r.affected_rows() == 1;
 }
 
 FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdicts,

@@ -52,15 +52,23 @@ std::vector<EnqueueResult> enqueue(pqxx::connection& conn, const std::vector<New
 void notify(pqxx::connection& conn, const std::vector<std::string>& queues);
 
 // Takes up to `limit` ready jobs of `queue` (FOR UPDATE SKIP LOCKED), marks them running
-// under `worker_id` with a lease of `lease`. Honours pause and sequence keys.
+// under `worker_id` with a lease of `lease`. Honours pause and sequence keys. A job is ready
+// when its run_at is not after `due_by` (the worker's clock; absent: the database's now()).
 std::vector<Job> claim(pqxx::connection& conn, const std::string& queue, int limit,
-                       const std::string& worker_id, Duration lease);
+                       const std::string& worker_id, Duration lease,
+                       std::optional<Timestamp> due_by = std::nullopt);
 
 // Writes the verdicts, one statement per kind. Jobs no longer leased to `worker_id`
 // (rescued meanwhile) are left alone and not counted. Completed jobs move to jobs_finished,
 // or with `keep_completed` false (a completed retention of 0) are simply deleted.
 FinishCounts finish(pqxx::connection& conn, const std::vector<JobFinish>& verdicts,
                     const std::string& worker_id, bool keep_completed = true);
+
+// Completes one running job leased to `worker_id` inside the caller's transaction, keeping
+// `result_json` (a JSON value, or "" for none) on it. False: the job is no longer this run's
+// (rescued meanwhile), and nothing was changed.
+bool complete_one(pqxx::transaction_base& tx, int64_t id, int attempt, const std::string& worker_id,
+                  const std::string& result_json, bool keep_completed = true);
 
 // Registers or refreshes the worker's heartbeat row and extends the leases of the jobs it is
 // running (`running`: only those; a claim whose answer was lost must lapse and be rescued).

@@ -99,7 +99,62 @@ class Worker::Context final : public HandlerContext {
         });
   }
 
+  void query(std::function<void(pqxx::connection&)> work, std::function<void()> then) override {
+    worker_.db<bool>([work = std::move(work)](pqxx::connection& c) { work(c); return true; },
+                     [this, alive = std::weak_ptr<bool>(alive_), then = std::move(then)](DbResult<bool> r) {
+                       if (auto a = alive.lock(); !a || !*a) return;
+                       if (!r.ok()) return worker_.on_done(job_.id, this, Outcome::retry("database: " + r.error.message));
+                       guarded(then);
+                     });
+  }
+
+  void complete_with(std::function<void(pqxx::work&)> effect, std::string result_json) override {
+    write_completion(std::make_shared<std::function<void(pqxx::work&)>>(std::move(effect)),
+                     std::make_shared<std::string>(std::move(result_json)), 0);
+  }
+
  private:
+  // Runs `f`, turning what it throws into a retry.
+  void guarded(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      worker_.on_done(job_.id, this, Outcome::retry(std::string("handler threw: ") + e.what()));
+    } catch (...) {
+      worker_.on_done(job_.id, this, Outcome::retry("handler threw a non-standard exception"));
+    }
+  }
+
+  void write_completion(std::shared_ptr<std::function<void(pqxx::work&)>> effect,
+                        std::shared_ptr<std::string> result, int tries) {
+    worker_.db<bool>(
+        [effect, result, id = job_.id, attempt = job_.attempt, owner = worker_.id_,
+         keep = worker_.config_.completed_retention.count() > 0](pqxx::connection& c) {
+          pqxx::work tx(c);
+          (*effect)(tx);
+          if (!job_store::complete_one(tx, id, attempt, owner, *result, keep)) return false;  // rolled back
+          tx.commit();
+          return true;
+        },
+        [this, alive = std::weak_ptr<bool>(alive_), effect, result, tries](DbResult<bool> r) {
+          if (auto a = alive.lock(); !a || !*a) return;
+          if (r.ok()) {
+            if (!*r.value)
+              log::warn("job lost its lease before it could complete; what it did is rolled back",
+                        log::job_fields(job_));
+            Outcome o = Outcome::complete();
+            o.written = true;
+            return worker_.on_done(job_.id, this, std::move(o));
+          }
+          if (tries >= 4)
+            return worker_.on_done(job_.id, this, Outcome::retry("could not record the job's completion: " + r.error.message));
+          log::warn("recording a job's completion failed; trying again",
+                    log::job_fields(job_, {{"error", r.error.message}}));
+          after(std::chrono::milliseconds{250} * (1 << tries),
+                [this, effect, result, tries] { write_completion(effect, result, tries + 1); });
+        });
+  }
+
   Worker& worker_;
   Job job_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -198,6 +253,7 @@ void Worker::call(ProviderCall call, std::function<void(CallResult)> then) {
     if (call.http.timeout.count() <= 0) call.http.timeout = config_.http.timeout;
     if (call.http.max_response_bytes == 0) call.http.max_response_bytes = config_.http.max_response_bytes;
     http_.send(std::move(call.http), [this, api = call.api, probe, breaker = std::move(breaker),
+                                      tenant = std::move(call.tenant), model = std::move(call.model),
                                       then = std::move(then)](HttpReply reply) mutable {
       CallResult r;
       r.verdict = classify(api, reply, clock_.now());
@@ -205,11 +261,14 @@ void Worker::call(ProviderCall call, std::function<void(CallResult)> then) {
       count_call(api, breaker, to_string(r.verdict.type));
       metrics_.histogram("recado_provider_call_seconds", "Provider call latency, connect to last byte", latency_buckets(),
                          {{"provider", provider}}).observe(std::chrono::duration<double>(reply.elapsed).count());
+      if (!model.empty())
+        metrics_.histogram("recado_llm_call_seconds", "LLM call latency by tenant and model", latency_buckets(),
+                           {{"tenant", tenant}, {"model", model}}).observe(std::chrono::duration<double>(reply.elapsed).count());
       if (r.verdict.type == CallVerdict::Type::success)
         if (const auto used = token_usage(api, reply.body))
           for (const auto& [direction, n] : {std::pair{"input", used->input}, std::pair{"output", used->output}})
-            metrics_.counter("recado_llm_tokens_total", "Tokens the LLM providers report used, by provider and direction",
-                             {{"provider", provider}, {"direction", direction}}).add(static_cast<uint64_t>(n));
+            metrics_.counter("recado_llm_tokens_total", "Tokens the LLM providers report used, by provider, tenant, model and direction",
+                             {{"provider", provider}, {"tenant", tenant}, {"model", model}, {"direction", direction}}).add(static_cast<uint64_t>(n));
       breakers_.record(breaker, probe, r.verdict.breaker_failure, r.verdict.reason);
       r.breaker = std::move(breaker);
       r.reply = std::move(reply);
@@ -239,8 +298,8 @@ void Worker::claim(Queue& q) {
     q.in_flight += limit;
     Queue* qp = &q;
     db<std::vector<Job>>(
-        [name = q.name, limit, id = id_, lease = config_.lease](pqxx::connection& c) {
-          return job_store::claim(c, name, limit, id, lease);
+        [name = q.name, limit, id = id_, lease = config_.lease, now = clock_.now()](pqxx::connection& c) {
+          return job_store::claim(c, name, limit, id, lease, now);
         },
         [this, qp, limit](DbResult<std::vector<Job>> r) { on_claimed(*qp, limit, std::move(r)); });
   }
@@ -317,7 +376,11 @@ void Worker::on_done(int64_t id, const Context* who, Outcome outcome) {
   auto took_ms = [&] {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - running->started).count());
   };
-  verdicts_.push_back({id, job.attempt, to_action(d.action), d.run_at, d.error});
+  if (outcome.written) {
+    ++stats_.completed;  // complete_with wrote it in the handler's own transaction
+  } else {
+    verdicts_.push_back({id, job.attempt, to_action(d.action), d.run_at, d.error});
+  }
   switch (d.action) {
     case Decision::Action::complete:
       if (log::enabled(log::Level::debug)) log::debug("job completed", log::job_fields(job, {{"took_ms", took_ms()}}));

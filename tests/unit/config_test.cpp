@@ -119,6 +119,8 @@ TEST_F(ConfigTest, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(c.worker.lease, seconds{30});
   EXPECT_EQ(c.worker.backoff.base, seconds{1});
   EXPECT_EQ(c.worker.backoff.cap, hours{1});
+  EXPECT_EQ(c.worker.poll_interval, milliseconds{500});
+  EXPECT_TRUE(c.periodic.empty());
 }
 
 TEST_F(ConfigTest, ReadsEachKindOfValue) {
@@ -459,7 +461,24 @@ TEST_F(ConfigTest, ExampleFileParsesAndHoldsTheDefaults) {
   EXPECT_EQ(example.tenants[0].send_limits.per_hour, 200);
   EXPECT_EQ(example.tenants[0].send_limits.per_day, 1000);
   EXPECT_EQ(example.tenants[0].send_limits.per_recipient_spacing, seconds{6});
+  // Cal.com shows the defaults but for the key and the event type.
+  const CalcomConfig& cal = example.tenants[0].calcom;
+  EXPECT_TRUE(cal.enabled());
+  EXPECT_EQ(cal.base_url, CalcomConfig{}.base_url);
+  EXPECT_EQ(cal.event_type_ids, (std::vector<long long>{123456}));
+  EXPECT_EQ(cal.sync, CalcomConfig{}.sync);
+  EXPECT_EQ(cal.sync_window, CalcomConfig{}.sync_window);
+  EXPECT_EQ(cal.booking_keywords, CalcomConfig{}.booking_keywords);
+  EXPECT_EQ(example.tenants[0].llm.history_bytes, LlmConfig{}.history_bytes);
+  // One rule of each kind, and one periodic job.
+  ASSERT_EQ(example.tenants[0].followups.size(), 3u);
+  EXPECT_EQ(example.tenants[0].followups[0].when, FollowupWhen::before_start);
+  EXPECT_EQ(example.tenants[0].followups[1].when, FollowupWhen::after_end);
+  EXPECT_EQ(example.tenants[0].followups[2].when, FollowupWhen::quiet);
+  ASSERT_EQ(example.periodic.size(), 1u);
+  EXPECT_EQ(example.periodic[0].queue, "default");
   example.tenants.clear();
+  example.periodic.clear();
   EXPECT_EQ(dump_config(example), dump_config(defaults));
 }
 
@@ -472,6 +491,27 @@ TEST_F(ConfigTest, DevFileParses) {
   EXPECT_EQ(c.tenant("demo")->webhooks.size(), 5u);
   EXPECT_FALSE(c.tenant("demo")->business_hours.always_open);
   EXPECT_TRUE(c.tenant("demo")->send_limits.any());
+  EXPECT_EQ(c.worker.poll_interval, milliseconds{500});
+  // Cal.com from the simulator, and the four demo follow-ups.
+  const CalcomConfig& cal = c.tenant("demo")->calcom;
+  EXPECT_TRUE(cal.enabled());
+  EXPECT_EQ(cal.base_url, "http://127.0.0.1:8090");
+  EXPECT_EQ(cal.event_type_ids, (std::vector<long long>{1}));
+  ASSERT_TRUE(cal.sync_schedule.has_value());
+  EXPECT_EQ(cal.sync_schedule->time_zone, "America/Sao_Paulo");
+  const auto& rules = c.tenant("demo")->followups;
+  ASSERT_EQ(rules.size(), 4u);
+  EXPECT_EQ(rules[0].name, "reminder_24h");
+  EXPECT_EQ(rules[0].offset, hours{24});
+  EXPECT_EQ(rules[1].name, "reminder_2h");
+  EXPECT_EQ(rules[1].offset, hours{2});
+  EXPECT_EQ(rules[2].name, "thanks");
+  EXPECT_EQ(rules[2].when, FollowupWhen::after_end);
+  EXPECT_EQ(rules[2].offset, hours{1});
+  EXPECT_EQ(rules[3].name, "nudge");
+  EXPECT_EQ(rules[3].when, FollowupWhen::quiet);
+  EXPECT_EQ(rules[3].offset, hours{4});
+  EXPECT_TRUE(c.periodic.empty());
 }
 
 TEST_F(ConfigTest, TestFileParses) {
@@ -1174,6 +1214,392 @@ TEST_F(ConfigTest, TenantLlmAndGatewayErrorsSayWhereAndWhat) {
                                     "      phone_number_id: \"1\"\n      phone_id: \"2\"\n");
   EXPECT_TRUE(contains(typo, "recado.yaml:"));
   EXPECT_TRUE(contains(typo, "phone_id"));
+}
+
+
+// --- worker.poll_interval and llm.history_bytes ----------------------------------------------
+
+TEST_F(ConfigTest, PollIntervalDefaultsToHalfASecondAndIsOverridable) {
+  EXPECT_EQ(parse_config("", "r.yaml").worker.poll_interval, milliseconds{500});
+  EXPECT_EQ(parse_config("worker:\n  poll_interval: 2s\n", "r.yaml").worker.poll_interval, seconds{2});
+  ScopedEnv poll("RECADO_WORKER_POLL_INTERVAL", "250ms");
+  EXPECT_EQ(parse_config("worker:\n  poll_interval: 2s\n", "r.yaml").worker.poll_interval, milliseconds{250});
+}
+
+constexpr const char* kLlmTenant =
+    "tenants:\n  a:\n    llm:\n      provider: openai\n      api_key: k\n      model: m\n";
+
+TEST_F(ConfigTest, HistoryBytesHasADefaultAKeyAndAVariable) {
+  EXPECT_EQ(parse_config(kLlmTenant, "r.yaml").tenants.at(0).llm.history_bytes, 16000);
+  EXPECT_EQ(LlmConfig{}.history_bytes, 16000);
+  const Config c = parse_config(std::string(kLlmTenant) + "      history_bytes: 4096\n", "r.yaml");
+  EXPECT_EQ(c.tenants.at(0).llm.history_bytes, 4096);
+  EXPECT_EQ(parse_config(dump_config(c), "dump.yaml").tenants.at(0).llm.history_bytes, 4096);
+  {
+    ScopedEnv bytes("RECADO_TENANTS_A_LLM_HISTORY_BYTES", "8000");
+    EXPECT_EQ(parse_config(kLlmTenant, "r.yaml").tenants.at(0).llm.history_bytes, 8000);
+  }
+  const std::string msg = error_of(std::string(kLlmTenant) + "      history_bytes: 0\n");
+  EXPECT_TRUE(contains(msg, "recado.yaml:7:22"));
+  EXPECT_TRUE(contains(msg, "'tenants.a.llm.history_bytes'"));
+  EXPECT_TRUE(contains(error_of(std::string(kLlmTenant) + "      history_bytes: lots\n"), "expected an integer"));
+}
+
+// --- tenants' Cal.com ---------------------------------------------------------------------
+
+TEST_F(ConfigTest, CalcomDefaults) {
+  const CalcomConfig none = parse_config("tenants:\n  a: {}\n", "r.yaml").tenants.at(0).calcom;
+  EXPECT_FALSE(none.enabled());
+  const Config c = parse_config("tenants:\n  a:\n    calcom:\n      api_key: cal_live_x\n", "r.yaml");
+  const CalcomConfig& cal = c.tenants.at(0).calcom;
+  EXPECT_TRUE(cal.enabled());
+  EXPECT_EQ(cal.api_key.origin, "config");
+  EXPECT_EQ(cal.base_url, "https://api.cal.com");
+  EXPECT_TRUE(cal.event_type_ids.empty());
+  EXPECT_EQ(cal.sync, "*/5 * * * *");
+  ASSERT_TRUE(cal.sync_schedule.has_value());
+  EXPECT_EQ(to_string(*cal.sync_schedule), "*/5 * * * *");
+  EXPECT_EQ(cal.sync_schedule->time_zone, "UTC");  // no business hours: UTC
+  EXPECT_EQ(cal.sync_window, hours{24});
+  EXPECT_EQ(cal.booking_keywords,
+            (std::vector<std::string>{"marcar", "agendar", "agendamento", "consulta", "horário", "horario",
+                                      "remarcar", "cita", "reservar", "book", "appointment", "schedule"}));
+}
+
+TEST_F(ConfigTest, CalcomReadsEveryKeyAndSyncsInTheTenantsZone) {
+  const Config c = parse_config(R"(
+tenants:
+  clinic:
+    business_hours:
+      time_zone: America/Sao_Paulo
+      mon: "08:00-18:00"
+    calcom:
+      base_url: https://cal.clinic.example
+      api_key: cal_live_y
+      event_type_ids: [42, 7]
+      sync: "0 9 * * mon-fri"
+      sync_window: 3d
+      booking_keywords:
+        - turno
+        - Cita
+)",
+                                "r.yaml");
+  const CalcomConfig& cal = c.tenants.at(0).calcom;
+  EXPECT_EQ(cal.base_url, "https://cal.clinic.example");
+  EXPECT_EQ(cal.api_key.value, "cal_live_y");
+  EXPECT_EQ(cal.event_type_ids, (std::vector<long long>{42, 7}));
+  ASSERT_TRUE(cal.sync_schedule.has_value());
+  EXPECT_EQ(to_string(*cal.sync_schedule), "0 9 * * 1-5");
+  EXPECT_EQ(cal.sync_schedule->time_zone, "America/Sao_Paulo");
+  EXPECT_EQ(c.tenants.at(0).time_zone(), "America/Sao_Paulo");
+  EXPECT_EQ(cal.sync_window, hours{72});
+  EXPECT_EQ(cal.booking_keywords, (std::vector<std::string>{"turno", "Cita"}));
+  // The dump hides the key and reads back the same.
+  const std::string dump = dump_config(c);
+  EXPECT_FALSE(contains(dump, "cal_live_y"));
+  const Config again = parse_config(dump, "dump.yaml");
+  const CalcomConfig& back = again.tenants.at(0).calcom;
+  EXPECT_EQ(back.base_url, cal.base_url);
+  EXPECT_EQ(back.event_type_ids, cal.event_type_ids);
+  EXPECT_EQ(back.sync, cal.sync);
+  EXPECT_EQ(back.sync_window, cal.sync_window);
+  EXPECT_EQ(back.booking_keywords, cal.booking_keywords);
+}
+
+TEST_F(ConfigTest, CalcomSyncOffOrEmptyDisablesIt) {
+  for (const char* off : {"off", "\"\""}) {
+    const Config c = parse_config(
+        std::string("tenants:\n  a:\n    calcom:\n      api_key: k\n      sync: ") + off + "\n", "r.yaml");
+    EXPECT_FALSE(c.tenants.at(0).calcom.sync_schedule.has_value()) << off;
+    EXPECT_TRUE(c.tenants.at(0).calcom.enabled()) << off;
+  }
+  // An empty list of keywords is allowed (no message asks for a booking by its words).
+  const Config c = parse_config("tenants:\n  a:\n    calcom:\n      api_key: k\n      booking_keywords: []\n", "r.yaml");
+  EXPECT_TRUE(c.tenants.at(0).calcom.booking_keywords.empty());
+}
+
+TEST_F(ConfigTest, CalcomErrorsNameTheKeyAndWhatIsWrong) {
+  const std::string cal = "tenants:\n  a:\n    calcom:\n      api_key: k\n";
+  std::string msg = error_of(cal + "      sync: \"*/5 25 * * *\"\n");
+  EXPECT_TRUE(contains(msg, "recado.yaml:5:13"));
+  EXPECT_TRUE(contains(msg, "'tenants.a.calcom.sync'"));
+  EXPECT_TRUE(contains(msg, "hour"));
+  EXPECT_TRUE(contains(msg, "25"));
+  msg = error_of(cal + "      sync: every five minutes\n");
+  EXPECT_TRUE(contains(msg, "'tenants.a.calcom.sync'"));
+  EXPECT_TRUE(contains(msg, "not a cron schedule"));
+
+  msg = error_of(cal + "      event_type_ids: [1, two]\n");
+  EXPECT_TRUE(contains(msg, "recado.yaml:5:27"));
+  EXPECT_TRUE(contains(msg, "'tenants.a.calcom.event_type_ids[1]'"));
+  EXPECT_TRUE(contains(msg, "two"));
+  EXPECT_TRUE(contains(error_of(cal + "      event_type_ids: [0]\n"), "greater than 0"));
+  msg = error_of(cal + "      event_type_ids: 5\n");
+  EXPECT_TRUE(contains(msg, "'tenants.a.calcom.event_type_ids' must be a list"));
+  EXPECT_TRUE(contains(error_of(cal + "      booking_keywords: [[a]]\n"),
+                       "'tenants.a.calcom.booking_keywords[0]' must be a single value"));
+
+  msg = error_of(cal + "      sync_window: 0s\n");
+  EXPECT_TRUE(contains(msg, "'tenants.a.calcom.sync_window'"));
+  EXPECT_TRUE(contains(error_of(cal + "      base_url: api.cal.com\n"), "'tenants.a.calcom.base_url'"));
+  EXPECT_TRUE(contains(error_of("tenants:\n  a:\n    calcom:\n      event_type_ids: [1]\n"),
+                       "api_key (or api_key_file) is required"));
+  msg = error_of(cal + "      event_types: [1]\n");
+  EXPECT_TRUE(contains(msg, "unknown key 'tenants.a.calcom.event_types'"));
+}
+
+TEST_F(ConfigTest, EnvironmentConfiguresCalcom) {
+  // The key alone, from the environment, enables it; lists are comma-separated.
+  ScopedEnv key("RECADO_TENANTS_A_CALCOM_API_KEY", "cal_env");
+  ScopedEnv ids("RECADO_TENANTS_A_CALCOM_EVENT_TYPE_IDS", " 9, 10 ,");
+  ScopedEnv words("RECADO_TENANTS_A_CALCOM_BOOKING_KEYWORDS", "turno,cita");
+  ScopedEnv window("RECADO_TENANTS_A_CALCOM_SYNC_WINDOW", "2d");
+  {
+    ScopedEnv sync("RECADO_TENANTS_A_CALCOM_SYNC", "off");
+    const Config c = parse_config("tenants:\n  a: {}\n", "r.yaml");
+    const CalcomConfig& cal = c.tenants.at(0).calcom;
+    EXPECT_TRUE(cal.enabled());
+    EXPECT_EQ(cal.api_key.origin, "env RECADO_TENANTS_A_CALCOM_API_KEY");
+    EXPECT_EQ(cal.event_type_ids, (std::vector<long long>{9, 10}));
+    EXPECT_EQ(cal.booking_keywords, (std::vector<std::string>{"turno", "cita"}));
+    EXPECT_EQ(cal.sync_window, hours{48});
+    EXPECT_FALSE(cal.sync_schedule.has_value());
+    EXPECT_TRUE(contains(dump_config(c), "from env RECADO_TENANTS_A_CALCOM_API_KEY"));
+    EXPECT_FALSE(contains(dump_config(c), "cal_env"));
+  }
+  {
+    ScopedEnv sync("RECADO_TENANTS_A_CALCOM_SYNC", "61 * * * *");
+    const std::string msg = error_of("tenants:\n  a: {}\n");
+    EXPECT_TRUE(contains(msg, "environment RECADO_TENANTS_A_CALCOM_SYNC"));
+    EXPECT_TRUE(contains(msg, "minute"));
+  }
+  {
+    ScopedEnv bad_ids("RECADO_TENANTS_A_CALCOM_EVENT_TYPE_IDS", "9,x");
+    const std::string msg = error_of("tenants:\n  a: {}\n");
+    EXPECT_TRUE(contains(msg, "environment RECADO_TENANTS_A_CALCOM_EVENT_TYPE_IDS: item 2"));
+  }
+}
+
+// --- tenants' follow-ups ----------------------------------------------------------------------
+
+constexpr const char* kFollowups = R"(
+tenants:
+  clinic:
+    followups:
+      - name: reminder_24h
+        when: before_start
+        offset: 24h
+        text: "Olá {name}, lembrete: {title} em {weekday}, {date} às {time} ({tenant})."
+      - name: thanks
+        when: after_end
+        offset: 1h
+        text: Obrigado pela visita!
+      - name: nudge-1
+        when: quiet
+        offset: 30m
+        llm: true
+        prompt: Pergunte se a pessoa ainda quer marcar.
+        text: "Oi {name}, ainda posso ajudar?"
+)";
+
+TEST_F(ConfigTest, FollowupsAreReadInOrder) {
+  const Config c = parse_config(kFollowups, "r.yaml");
+  const TenantConfig& t = c.tenants.at(0);
+  ASSERT_EQ(t.followups.size(), 3u);
+  EXPECT_EQ(t.followups[0].name, "reminder_24h");
+  EXPECT_EQ(t.followups[0].when, FollowupWhen::before_start);
+  EXPECT_EQ(t.followups[0].offset, hours{24});
+  EXPECT_FALSE(t.followups[0].llm);
+  EXPECT_EQ(t.followups[1].when, FollowupWhen::after_end);
+  EXPECT_EQ(t.followups[1].text, "Obrigado pela visita!");
+  EXPECT_EQ(t.followups[2].when, FollowupWhen::quiet);
+  EXPECT_EQ(t.followups[2].offset, minutes{30});
+  EXPECT_TRUE(t.followups[2].llm);
+  EXPECT_EQ(t.followups[2].prompt, "Pergunte se a pessoa ainda quer marcar.");
+  ASSERT_NE(t.followup("thanks"), nullptr);
+  EXPECT_EQ(t.followup("thanks")->offset, hours{1});
+  EXPECT_EQ(t.followup("nope"), nullptr);
+  EXPECT_TRUE(parse_config("tenants:\n  a: {}\n", "r.yaml").tenants.at(0).followups.empty());
+  // The dump reads back the same rules.
+  const Config again = parse_config(dump_config(c), "dump.yaml");
+  const auto& back = again.tenants.at(0).followups;
+  ASSERT_EQ(back.size(), 3u);
+  for (std::size_t i = 0; i < back.size(); ++i) {
+    EXPECT_EQ(back[i].name, t.followups[i].name);
+    EXPECT_EQ(back[i].when, t.followups[i].when);
+    EXPECT_EQ(back[i].offset, t.followups[i].offset);
+    EXPECT_EQ(back[i].text, t.followups[i].text);
+    EXPECT_EQ(back[i].llm, t.followups[i].llm);
+    EXPECT_EQ(back[i].prompt, t.followups[i].prompt);
+  }
+}
+
+TEST_F(ConfigTest, FollowupErrorsNameTheRuleAndTheKey) {
+  const std::string head = "tenants:\n  a:\n    followups:\n";
+  const std::string rule = "      - name: r1\n        when: before_start\n        offset: 2h\n";
+  struct Case {
+    std::string yaml;
+    std::vector<std::string> parts;
+  };
+  const Case cases[] = {
+      {rule + "        text: hi\n" + rule + "        text: again\n",
+       {"recado.yaml:8:15", "'tenants.a.followups.r1' is given twice"}},
+      {rule + "        text: \"Hi {nome}, {when}\"\n",
+       {"recado.yaml:7:15", "'tenants.a.followups.r1.text'", "rule 'r1'", "unknown placeholder {nome}"}},
+      {rule + "        text: \"Hi {Name}\"\n", {"unknown placeholder {Name}"}},
+      {"      - name: r1\n        when: before_start\n        offset: 0s\n        text: hi\n",
+       {"recado.yaml:6:17", "'tenants.a.followups.r1.offset'", "longer than 0"}},
+      {"      - name: r1\n        when: before_start\n        offset: soon\n        text: hi\n",
+       {"'tenants.a.followups.r1.offset'", "expected a duration"}},
+      {"      - name: r1\n        when: before_start\n        offset: -2h\n        text: hi\n",
+       {"'tenants.a.followups.r1.offset'"}},
+      {"      - name: r1\n        when: before_start\n        text: hi\n",
+       {"recado.yaml:4:9", "'tenants.a.followups.r1'", "offset is required"}},
+      {"      - name: r1\n        when: before_end\n        offset: 2h\n        text: hi\n",
+       {"recado.yaml:5:15", "'tenants.a.followups.r1.when'", "before_start, after_end, quiet", "before_end"}},
+      {"      - name: r1\n        offset: 2h\n        text: hi\n", {"'tenants.a.followups.r1'", "when is required"}},
+      {"      - when: quiet\n        offset: 2h\n        text: hi\n",
+       {"recado.yaml:4:9", "'tenants.a.followups[0]'", "name is required"}},
+      {"      - name: Reminder 1\n        when: quiet\n        offset: 2h\n        text: hi\n",
+       {"recado.yaml:4:15", "'tenants.a.followups[0].name'", "'Reminder 1' is not a name"}},
+      {rule, {"'tenants.a.followups.r1'", "needs a text, or llm: true with a prompt"}},
+      {rule + "        llm: true\n", {"'tenants.a.followups.r1'", "llm: true needs a prompt"}},
+      {rule + "        text: hi\n        prompt: be nice\n", {"prompt is given but llm is not true"}},
+      {rule + "        text: hi\n        statuses: [accepted]\n",
+       {"recado.yaml:8:9", "unknown key 'tenants.a.followups.r1.statuses'"}},
+      {"      name: r1\n", {"'tenants.a.followups' must be a list"}},
+      {"      - r1\n", {"'tenants.a.followups[0]' must be a mapping"}},
+  };
+  for (const Case& c : cases) {
+    const std::string msg = error_of(head + c.yaml);
+    for (const std::string& part : c.parts) EXPECT_TRUE(contains(msg, part)) << c.yaml;
+  }
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesAFollowupRuleByItsName) {
+  ScopedEnv offset("RECADO_TENANTS_CLINIC_FOLLOWUPS_REMINDER_24H_OFFSET", "12h");
+  ScopedEnv text("RECADO_TENANTS_CLINIC_FOLLOWUPS_NUDGE_1_TEXT", "Oi {name}!");
+  const Config c = parse_config(kFollowups, "r.yaml");
+  EXPECT_EQ(c.tenants.at(0).followup("reminder_24h")->offset, hours{12});
+  EXPECT_EQ(c.tenants.at(0).followup("nudge-1")->text, "Oi {name}!");
+  EXPECT_EQ(c.tenants.at(0).followup("thanks")->offset, hours{1});  // not overridden
+  {
+    ScopedEnv bad("RECADO_TENANTS_CLINIC_FOLLOWUPS_THANKS_TEXT", "Obrigado, {nombre}");
+    const std::string msg = error_of(kFollowups);
+    EXPECT_TRUE(contains(msg, "environment RECADO_TENANTS_CLINIC_FOLLOWUPS_THANKS_TEXT"));
+    EXPECT_TRUE(contains(msg, "unknown placeholder {nombre}"));
+  }
+  {
+    ScopedEnv bad("RECADO_TENANTS_CLINIC_FOLLOWUPS_THANKS_WHEN", "later");
+    EXPECT_TRUE(contains(error_of(kFollowups), "environment RECADO_TENANTS_CLINIC_FOLLOWUPS_THANKS_WHEN"));
+  }
+}
+
+TEST(FollowupPlaceholders, UnknownOnesAreFoundOnceInOrder) {
+  EXPECT_TRUE(unknown_followup_placeholders("{name} {date} {time} {weekday} {title} {tenant}").empty());
+  EXPECT_TRUE(unknown_followup_placeholders("no braces, {} { name } {a-b} and a lone { too").empty());
+  EXPECT_EQ(unknown_followup_placeholders("{nome} {name} {hora} {nome} {Name}"),
+            (std::vector<std::string>{"nome", "hora", "Name"}));
+  EXPECT_EQ(unknown_followup_placeholders("{{name}} {{x}}"), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(to_string(FollowupWhen::quiet), "quiet");
+  EXPECT_EQ(parse_followup_when("after_end"), FollowupWhen::after_end);
+  EXPECT_FALSE(parse_followup_when("later").has_value());
+}
+
+// --- periodic jobs ------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, PeriodicJobsAreReadWithTheirDefaults) {
+  const Config c = parse_config(R"(
+periodic:
+  - name: morning-report
+    cron: "0 8 * * mon-fri"
+    time_zone: America/Sao_Paulo
+    queue: reports
+    kind: http_call
+    payload:
+      url: https://example.com/r
+      retries: 3
+      ratio: 0.5
+      dry_run: false
+      id: "007"
+      nothing: ~
+      tags: [a, 2]
+      nested: {k: v}
+  - name: tick
+    cron: "@hourly"
+    kind: noop
+)",
+                                "r.yaml");
+  ASSERT_EQ(c.periodic.size(), 2u);
+  const PeriodicConfig& p = c.periodic[0];
+  EXPECT_EQ(p.name, "morning-report");
+  EXPECT_EQ(p.cron, "0 8 * * mon-fri");
+  EXPECT_EQ(p.time_zone, "America/Sao_Paulo");
+  EXPECT_EQ(p.schedule.time_zone, "America/Sao_Paulo");
+  EXPECT_EQ(to_string(p.schedule), "0 8 * * 1-5");
+  EXPECT_EQ(p.queue, "reports");
+  EXPECT_EQ(p.kind, "http_call");
+  EXPECT_EQ(p.payload,
+            R"({"dry_run":false,"id":"007","nested":{"k":"v"},"nothing":null,"ratio":0.5,"retries":3,)"
+            R"("tags":["a",2],"url":"https://example.com/r"})");
+  const PeriodicConfig& tick = c.periodic[1];
+  EXPECT_EQ(tick.time_zone, "UTC");
+  EXPECT_EQ(tick.queue, "default");
+  EXPECT_EQ(tick.payload, "{}");
+  EXPECT_EQ(to_string(tick.schedule), "0 * * * *");
+  // The dump reads back the same.
+  const Config again = parse_config(dump_config(c), "dump.yaml");
+  ASSERT_EQ(again.periodic.size(), 2u);
+  EXPECT_EQ(again.periodic[0].payload, p.payload);
+  EXPECT_EQ(again.periodic[0].schedule, p.schedule);
+  EXPECT_EQ(again.periodic[1].queue, "default");
+}
+
+TEST_F(ConfigTest, PeriodicErrorsNameTheEntryAndTheKey) {
+  const std::pair<std::string, std::vector<std::string>> cases[] = {
+      {"periodic:\n  - name: a\n    cron: \"@daily\"\n    kind: noop\n  - name: a\n    cron: \"@hourly\"\n    kind: noop\n",
+       {"recado.yaml:5:11", "'periodic.a' is given twice"}},
+      {"periodic:\n  - name: a\n    cron: \"0 0 32 * *\"\n    kind: noop\n",
+       {"recado.yaml:3:11", "'periodic.a.cron'", "day of month", "32"}},
+      {"periodic:\n  - name: a\n    cron: \"@daily\"\n    time_zone: Mars/Olympus\n    kind: noop\n",
+       {"recado.yaml:4:16", "'periodic.a.time_zone'", "Mars/Olympus"}},
+      {"periodic:\n  - name: a\n    kind: noop\n", {"'periodic.a'", "cron is required"}},
+      {"periodic:\n  - name: a\n    cron: \"@daily\"\n", {"'periodic.a'", "kind is required"}},
+      {"periodic:\n  - name: a\n    cron: \"@daily\"\n    kind: noop\n    queue: \"\"\n", {"'periodic.a.queue'"}},
+      {"periodic:\n  - name: a\n    cron: \"@daily\"\n    kind: noop\n    payload: [1]\n",
+       {"recado.yaml:5:14", "'periodic.a.payload' must be a mapping"}},
+      {"periodic:\n  - name: a\n    cron: \"@daily\"\n    kind: noop\n    every: 5m\n",
+       {"unknown key 'periodic.a.every'"}},
+      {"periodic:\n  - cron: \"@daily\"\n", {"'periodic[0]'", "name is required"}},
+      {"periodic:\n  a:\n    cron: \"@daily\"\n", {"'periodic' must be a list"}},
+  };
+  for (const auto& [yaml, parts] : cases) {
+    const std::string msg = error_of(yaml);
+    for (const std::string& part : parts) EXPECT_TRUE(contains(msg, part)) << yaml;
+  }
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesAPeriodicJobByItsName) {
+  const std::string yaml = "periodic:\n  - name: tick\n    cron: \"@hourly\"\n    kind: noop\n";
+  {
+    ScopedEnv cron("RECADO_PERIODIC_TICK_CRON", "*/10 * * * *");
+    ScopedEnv zone("RECADO_PERIODIC_TICK_TIME_ZONE", "Europe/Lisbon");
+    ScopedEnv payload("RECADO_PERIODIC_TICK_PAYLOAD", R"({"b": 1, "a": "x"})");
+    ScopedEnv queue("RECADO_PERIODIC_TICK_QUEUE", "maintenance");
+    const Config c = parse_config(yaml, "r.yaml");
+    EXPECT_EQ(to_string(c.periodic.at(0).schedule), "*/10 * * * *");
+    EXPECT_EQ(c.periodic.at(0).schedule.time_zone, "Europe/Lisbon");
+    EXPECT_EQ(c.periodic.at(0).payload, R"({"a":"x","b":1})");
+    EXPECT_EQ(c.periodic.at(0).queue, "maintenance");
+  }
+  {
+    ScopedEnv payload("RECADO_PERIODIC_TICK_PAYLOAD", "[1, 2]");
+    EXPECT_TRUE(contains(error_of(yaml), "environment RECADO_PERIODIC_TICK_PAYLOAD: expected a JSON object"));
+  }
+  {
+    ScopedEnv cron("RECADO_PERIODIC_TICK_CRON", "* * *");
+    EXPECT_TRUE(contains(error_of(yaml), "environment RECADO_PERIODIC_TICK_CRON"));
+  }
 }
 
 }  // namespace
