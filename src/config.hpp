@@ -199,7 +199,10 @@ struct BreakerConfig {
 };
 
 struct WorkerConfig {
-  std::vector<QueueConfig> queues{{"default", 10}};
+  // The queues this worker works, and how many of each at once: by default every queue the
+  // built-in kinds use.
+  std::vector<QueueConfig> queues{{"default", 10}, {"llm_reply", 20}, {"whatsapp_send", 10},
+                                  {"followup", 10}, {"calcom_sync", 4}};
   int claim_batch = 100;  // most jobs one claim statement takes
   // Fallback wake-up that finds jobs whose run_at has come (NOTIFY covers new jobs); short
   // enough that a follow-up fires within a second of its time.

@@ -14,6 +14,7 @@
 #include "src/config.hpp"
 #include "src/http_client.hpp"
 #include "src/job.hpp"
+#include "src/metrics.hpp"
 #include "src/send_limits.hpp"
 
 namespace recado {
@@ -45,6 +46,8 @@ class HandlerContext {
   virtual ~HandlerContext() = default;
   virtual const Job& job() const = 0;
   virtual const Clock& clock() const = 0;
+  // Where a kind counts what is its own (possible duplicate sends, skipped replies, ...).
+  virtual Metrics& metrics() = 0;
   // A tenant's configuration (gateway, send limits, business hours), or null if unknown.
   virtual const TenantConfig* tenant(std::string_view id) const = 0;
   // Calls `then` on the worker's loop after `delay`, unless the job was given up

@@ -217,7 +217,7 @@ void record_sent(pqxx::transaction_base& tx, int64_t message_id, const std::stri
   exec(tx, "recado_sent_echo", kEcho, message_id, provider_id);
   static const std::string kSent = R"SQL(
     UPDATE recado.messages
-    SET provider_id = $2, sent_at = 'epoch'::timestamptz + $3 * interval '1 microsecond',
+    SET provider_id = nullif($2, ''), sent_at = 'epoch'::timestamptz + $3 * interval '1 microsecond',
         status = CASE WHEN recado.status_rank(status) < 1 THEN 'sent' ELSE status END,
         status_at = now()
     WHERE id = $1

@@ -78,7 +78,8 @@ SendState load_send(pqxx::connection& conn, int64_t message_id);
 // An attempt ended without an answer (timeout, reset): a retry may send twice. Commits.
 void mark_outcome_unknown(pqxx::connection& conn, int64_t message_id);
 
-// In the caller's transaction: the gateway took the message under `provider_id`. Folds in
+// In the caller's transaction: the gateway took the message under `provider_id` ("": it
+// gave none). Folds in
 // any delivery status that arrived before this record and drops the history's copy of the
 // gateway's echo of it.
 void record_sent(pqxx::transaction_base& tx, int64_t message_id, const std::string& provider_id,

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <exception>
 
+#include <nlohmann/json.hpp>
+
 #include "src/job_store.hpp"
 #include "src/log.hpp"
 
@@ -143,3 +145,27 @@ std::optional<Timestamp> latest_slot(const CronSchedule& schedule, Timestamp now
 }
 
 }  // namespace recado::periodic
+
+namespace recado {
+
+std::vector<PeriodicJob> periodic_jobs(const Config& config) {
+  std::vector<PeriodicJob> out;
+  for (const PeriodicConfig& p : config.periodic) {
+    NewJob job;
+    job.queue = p.queue;
+    job.kind = p.kind;
+    job.payload_json = p.payload;
+    out.push_back({p.name, p.schedule, std::move(job)});
+  }
+  for (const TenantConfig& t : config.tenants) {
+    if (!t.calcom.enabled() || !t.calcom.sync_schedule) continue;
+    NewJob job;
+    job.queue = job.kind = "calcom_sync";
+    job.payload_json = nlohmann::json{{"tenant", t.id}, {"mode", "full"}}.dump();
+    job.sequence_key = "calcom_sync:" + t.id;
+    out.push_back({"calcom_sync:" + t.id, *t.calcom.sync_schedule, std::move(job)});
+  }
+  return out;
+}
+
+}  // namespace recado

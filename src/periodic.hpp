@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "src/clock.hpp"
+#include "src/config.hpp"
 #include "src/cron.hpp"
 #include "src/job.hpp"
 
@@ -60,4 +61,8 @@ std::optional<Timestamp> latest_slot(const CronSchedule& schedule, Timestamp now
                                      std::optional<Timestamp> after = std::nullopt);
 
 }  // namespace periodic
+// Every periodic job the configuration asks for: the operator's `periodic` entries and each
+// tenant's Cal.com sync (calcom.sync, in the tenant's time zone; one at a time per tenant).
+std::vector<PeriodicJob> periodic_jobs(const Config& config);
+
 }  // namespace recado

@@ -12,6 +12,7 @@
 #include "src/log.hpp"
 #include "src/metrics.hpp"
 #include "src/process.hpp"
+#include "src/periodic.hpp"
 #include "src/worker.hpp"
 
 namespace recado {
@@ -39,7 +40,8 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
     http = std::make_unique<CurlHttpClient>(loop, CurlHttpOptions{config.worker.http.ca_file});
     metrics.gauge("recado_provider_calls_in_flight", "Provider calls waiting for an answer",
                   [client = http.get()] { return static_cast<double>(client->in_flight()); });
-    worker = std::make_unique<Worker>(loop, *pool, db_url, config.worker, kinds, clock, *http, metrics, config.tenants);
+    worker = std::make_unique<Worker>(loop, *pool, db_url, config.worker, kinds, clock, *http, metrics, config.tenants,
+                                      periodic_jobs(config));
     worker->start();
     // Without the ingress (which serves them), a worker shows its metrics on a port of its own.
     if (!roles.ingress && config.worker.metrics_port > 0) {

@@ -48,6 +48,7 @@ class Worker::Context final : public HandlerContext {
   ~Context() override { *alive_ = false; }
   const Job& job() const override { return job_; }
   const Clock& clock() const override { return worker_.clock_; }
+  Metrics& metrics() override { return worker_.metrics_; }
   const TenantConfig* tenant(std::string_view id) const override {
     for (const TenantConfig& t : worker_.tenants_)
       if (t.id == id) return &t;
@@ -169,7 +170,7 @@ struct Worker::Running {
 
 Worker::Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerConfig& config,
                const JobKindTable& kinds, const Clock& clock, HttpClient& http, Metrics& metrics,
-               std::vector<TenantConfig> tenants)
+               std::vector<TenantConfig> tenants, std::vector<PeriodicJob> periodic)
     : loop_(loop),
       pool_(pool),
       db_url_(std::move(db_url)),
@@ -193,6 +194,7 @@ Worker::Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerCo
       deadline_timer_(loop),
       flush_retry_timer_(loop) {
   id_ = make_worker_id(host_);
+  periodic_ = std::move(periodic);
   for (const JobKind& k : kinds) kinds_[k.name] = &k;
   for (const QueueConfig& q : config_.queues) queues_.push_back({q.name, q.concurrency});
 }
@@ -229,6 +231,11 @@ void Worker::start() {
   });
   claim_all(true);
   breakers_.start();
+  SchedulerOptions leading;
+  leading.ttl = config_.lease;
+  leading.tick = std::min<Duration>(std::chrono::seconds{1}, config_.lease / 3);
+  scheduler_ = std::make_unique<Scheduler>(loop_, pool_, clock_, id_, periodic_, leading);
+  scheduler_->start();
 }
 
 void Worker::count_call(Api api, const std::string& breaker, std::string_view outcome) {
@@ -483,6 +490,7 @@ void Worker::heartbeat() {
 }
 
 void Worker::rescue() {
+  if (!leader()) return;  // maintenance is the leader's
   db<int>([](pqxx::connection& c) { return job_store::rescue_expired(c, 1000); },
           [this](DbResult<int> r) {
             if (!r.ok()) {
@@ -497,6 +505,7 @@ void Worker::rescue() {
 }
 
 void Worker::prune() {
+  if (!leader()) return;
   db<PruneCounts>(
       [cfg = config_, now = clock_.now()](pqxx::connection& c) {
         PruneCounts counts = job_store::prune(c, cfg.completed_retention, cfg.discarded_retention,
@@ -542,6 +551,11 @@ void Worker::maybe_close() {
     if (!breakers_stopped_) {  // what the handlers saw of the providers is sent before leaving
       breakers_stopped_ = true;
       breakers_.stop([this] { maybe_close(); });
+      return;
+    }
+    if (!scheduler_stopped_ && scheduler_) {  // gives the leadership up for the next worker
+      scheduler_stopped_ = true;
+      scheduler_->stop([this] { maybe_close(); });
       return;
     }
     phase_ = Phase::stopped;

@@ -19,6 +19,7 @@
 #include "src/job_store.hpp"
 #include "src/metrics.hpp"
 #include "src/notify_listener.hpp"
+#include "src/scheduler.hpp"
 
 namespace recado {
 
@@ -31,10 +32,12 @@ struct WorkerStats {
 class Worker {
  public:
   // Handlers call providers through `http`, behind circuit breakers shared through the
-  // database; what they do is counted in `metrics`.
+  // database; what they do is counted in `metrics`. One worker of all those sharing the
+  // database is elected leader (recado.leaders, lease `config.lease`): it enqueues the
+  // `periodic` jobs and runs the maintenance (rescue, pruning).
   Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerConfig& config,
          const JobKindTable& kinds, const Clock& clock, HttpClient& http, Metrics& metrics,
-         std::vector<TenantConfig> tenants = {});
+         std::vector<TenantConfig> tenants = {}, std::vector<PeriodicJob> periodic = {});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -48,6 +51,7 @@ class Worker {
   const std::string& id() const { return id_; }
   const WorkerStats& stats() const { return stats_; }
   const BreakerBoard& breakers() const { return breakers_; }
+  bool leader() const { return scheduler_ && scheduler_->leader(); }
   int running() const { return static_cast<int>(running_.size()); }
 
  private:
@@ -102,6 +106,9 @@ class Worker {
   bool flush_scheduled_ = false;
   bool results_abandoned_ = false;  // shutting down with a database that will not take them
   bool breakers_stopped_ = false;
+  bool scheduler_stopped_ = false;
+  std::vector<PeriodicJob> periodic_;
+  std::unique_ptr<Scheduler> scheduler_;
   int flushes_in_flight_ = 0;
   int db_in_flight_ = 0;
   std::mt19937_64 random_;

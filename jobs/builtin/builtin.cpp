@@ -4,18 +4,10 @@
 
 #include <stdexcept>
 
+#include "jobs/kind_support.hpp"
 #include "src/business_hours.hpp"
 
 namespace recado::jobs::builtin {
-
-namespace {
-
-nlohmann::json payload_of(const HandlerContext& ctx) {
-  auto doc = nlohmann::json::parse(ctx.job().payload_json, nullptr, false);
-  return doc.is_object() ? doc : nlohmann::json::object();
-}
-
-}  // namespace
 
 void noop(HandlerContext&, Done done) { done(Outcome::complete()); }
 

@@ -113,9 +113,11 @@ TEST_F(ConfigTest, EmptyFileGivesTheDefaults) {
   EXPECT_TRUE(c.log.redact);
   EXPECT_EQ(c.ingress.port, 8080);
   EXPECT_TRUE(c.ingress.api_token.empty());
-  ASSERT_EQ(c.worker.queues.size(), 1u);
+  ASSERT_EQ(c.worker.queues.size(), 5u);  // every queue the built-in kinds use
   EXPECT_EQ(c.worker.queues[0].name, "default");
   EXPECT_EQ(c.worker.queues[0].concurrency, 10);
+  EXPECT_EQ(c.worker.queues[1].name, "llm_reply");
+  EXPECT_EQ(c.worker.queues[4].name, "calcom_sync");
   EXPECT_EQ(c.worker.lease, seconds{30});
   EXPECT_EQ(c.worker.backoff.base, seconds{1});
   EXPECT_EQ(c.worker.backoff.cap, hours{1});
@@ -282,7 +284,7 @@ TEST_F(ConfigTest, EnvironmentAppliesWithoutAFile) {
 TEST_F(ConfigTest, EnvironmentSetsTheDefaultQueuesConcurrency) {
   ScopedEnv conc("RECADO_WORKER_QUEUES_DEFAULT_CONCURRENCY", "7");
   const Config defaults = parse_config("", "recado.yaml");
-  ASSERT_EQ(defaults.worker.queues.size(), 1u);
+  ASSERT_EQ(defaults.worker.queues.size(), 5u);
   EXPECT_EQ(defaults.worker.queues[0].concurrency, 7);
   const Config configured =
       parse_config("worker:\n  queues:\n    default:\n      concurrency: 50\n", "recado.yaml");
@@ -485,7 +487,7 @@ TEST_F(ConfigTest, ExampleFileParsesAndHoldsTheDefaults) {
 TEST_F(ConfigTest, DevFileParses) {
   const Config c = load_config(RECADO_SOURCE_DIR "/config/dev.yaml");
   EXPECT_EQ(c.ingress.api_token.value, "dev-token");
-  EXPECT_EQ(c.worker.queues.size(), 1u);
+  EXPECT_EQ(c.worker.queues.size(), 5u);
   EXPECT_EQ(c.worker.shutdown_timeout, seconds{5});
   ASSERT_NE(c.tenant("demo"), nullptr);
   EXPECT_EQ(c.tenant("demo")->webhooks.size(), 5u);
