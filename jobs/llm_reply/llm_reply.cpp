@@ -93,7 +93,8 @@ std::string system_prompt(const Turn& t, Timestamp now) {
 void fallback_then(const TurnPtr& t, std::function<void()> then) {
   const std::string& text = t->tenant.llm.fallback_message;
   const ReplyState& s = t->state;
-  if (text.empty() || s.fallback_through >= s.newest_inbound || s.replied_through >= s.newest_inbound)
+  // Once per silence: not again while an earlier fallback is still the last word.
+  if (text.empty() || s.fallback_through > s.replied_through || s.replied_through >= s.newest_inbound)
     return then();
   count(*t, "fallback");
   log::warn("the LLM cannot answer; sending the tenant's fallback message", log::job_fields(t->ctx.job()));

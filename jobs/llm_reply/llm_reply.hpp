@@ -12,7 +12,7 @@
 //     (re)plans the tenant's quiet-contact nudges, all in the transaction that completes the
 //     job; the job keeps the model, tokens and latency.
 //   - The LLM unavailable (its breaker open, a permanent error, or the last attempt failing):
-//     the tenant's fallback message goes once for these messages; with the breaker open the
+//     the tenant's fallback message goes, once until a real reply follows; with the breaker open the
 //     job then waits for it and answers properly.
 #include "src/job_kind.hpp"
 

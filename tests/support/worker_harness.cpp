@@ -16,8 +16,9 @@ WorkerHarness::~WorkerHarness() {
 }
 
 Worker& WorkerHarness::add_worker(const WorkerConfig& config, const JobKindTable& kinds,
-                                  std::vector<TenantConfig> tenants) {
-  workers_.push_back(std::make_unique<Worker>(loop_, *pool_, url_, config, kinds, clock_, *http_, metrics_, std::move(tenants)));
+                                  std::vector<TenantConfig> tenants, std::vector<PeriodicJob> periodic) {
+  workers_.push_back(std::make_unique<Worker>(loop_, *pool_, url_, config, kinds, clock_, *http_, metrics_,
+                                              std::move(tenants), std::move(periodic)));
   stopped_.push_back(false);
   workers_.back()->start();
   return *workers_.back();

@@ -18,7 +18,8 @@ class WorkerHarness {
   WorkerHarness(std::string url, int pool_size = 4);
   ~WorkerHarness();  // shuts every worker down
 
-  Worker& add_worker(const WorkerConfig& config, const JobKindTable& kinds, std::vector<TenantConfig> tenants = {});
+  Worker& add_worker(const WorkerConfig& config, const JobKindTable& kinds, std::vector<TenantConfig> tenants = {},
+                     std::vector<PeriodicJob> periodic = {});
   // Turns the loop until `done()` (checked every few ms, on the loop thread) or `timeout`.
   bool run_until(const std::function<bool()>& done,
                  std::chrono::milliseconds timeout = std::chrono::seconds{20});
@@ -27,11 +28,12 @@ class WorkerHarness {
 
   EventLoop& loop() { return loop_; }
   Metrics& metrics() { return metrics_; }
-  const SystemClock& clock() const { return clock_; }
+  // The workers' clock: the wall clock until a test moves it forward.
+  ShiftedClock& clock() { return clock_; }
 
  private:
   std::string url_;
-  SystemClock clock_;
+  ShiftedClock clock_;
   EventLoop loop_;
   Metrics metrics_;
   std::unique_ptr<CurlHttpClient> http_;

@@ -1,0 +1,363 @@
+// The secretary end to end: webhooks into the real ingress, the four job kinds in a real
+// worker, the providers played by the simulator, and the worker's clock moved forward for
+// what is hours away. Each test reads the outcome where it lands: the simulator's record of
+// the LLM calls and WhatsApp sends, and the tables.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "jobs/registry.hpp"
+#include "src/conversation_store.hpp"
+#include "src/periodic.hpp"
+#include "src/sim_thread.hpp"
+#include "src/sim_webhooks.hpp"
+#include "src/time_format.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/ingress_harness.hpp"
+#include "tests/support/pg_harness.hpp"
+#include "tests/support/worker_harness.hpp"
+
+namespace recado {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+constexpr const char* kTenant = "clinic";
+constexpr const char* kAna = "5511987654321";
+constexpr const char* kBia = "5521912345678";
+
+std::string jid(const std::string& phone) { return phone + "@s.whatsapp.net"; }
+
+class Secretary : public ::testing::Test {
+ protected:
+  test::TestDatabase db;
+  test::WorkerHarness harness{db.url()};
+  SimulatorThread sim{sim_options(harness.clock())};
+  std::unique_ptr<test::IngressServer> ingress;
+  test::HttpClient http;
+  TenantConfig tenant;
+  int message_seq = 0;
+
+  static SimulatorOptions sim_options(const Clock& clock) {
+    SimulatorOptions o;
+    o.clock = &clock;
+    return o;
+  }
+
+  void SetUp() override {
+    tenant = test::webhook_tenant(kTenant, 300ms);
+    tenant.llm.provider = "openai";
+    tenant.llm.base_url = sim.url();
+    tenant.llm.api_key.value = "sk-test";
+    tenant.llm.model = "gpt-sim";
+    tenant.llm.system_prompt = "Você é a secretária da clínica.";
+    tenant.llm.fallback_message = "Recebemos sua mensagem e já respondemos.";
+    tenant.gateway.provider = "evolution";
+    tenant.gateway.base_url = sim.url();
+    tenant.gateway.token.value = "evo-key";
+    tenant.gateway.instance = "clinic1";
+    tenant.calcom.base_url = sim.url();
+    tenant.calcom.api_key.value = "cal_test";
+    tenant.calcom.event_type_ids = {1};
+    tenant.calcom.sync_schedule.reset();  // tests that want the periodic sync add it
+    tenant.followups = {
+        {"reminder_24h", FollowupWhen::before_start, 24h, "Oi {name}, lembrete: {title} {date} às {time}.", false, ""},
+        {"reminder_2h", FollowupWhen::before_start, 2h, "{name}, sua consulta é hoje às {time}.", false, ""}};
+    tenant.business_hours.time_zone = "America/Sao_Paulo";
+  }
+
+  void start(std::vector<PeriodicJob> periodic = {}) {
+    ingress = std::make_unique<test::IngressServer>(db.url(), test::webhook_ingress_config(),
+                                                    std::vector<TenantConfig>{tenant});
+    WorkerConfig config = test::fast_worker_config();
+    config.queues = {{"llm_reply", 10}, {"whatsapp_send", 10}, {"followup", 10}, {"calcom_sync", 2}};
+    harness.add_worker(config, jobs::all_kinds(), {tenant}, std::move(periodic));
+  }
+
+  // An Evolution message from `phone`; returns the ingress's status.
+  int say(const std::string& phone, const std::string& text, std::string id = "") {
+    if (id.empty()) id = "MSG" + std::to_string(++message_seq) + phone;
+    const auto r = http.post(ingress->url("/webhooks/clinic/evolution"), test::evolution_message(id, jid(phone), text),
+                             test::evolution_token_headers());
+    return r.status;
+  }
+
+  int post(const std::string& provider, const BuiltWebhook& w) {
+    std::map<std::string, std::string> headers(w.headers.begin(), w.headers.end());
+    return http.post(ingress->url("/webhooks/clinic/" + provider), w.body, headers).status;
+  }
+
+  json requests(const std::string& endpoint) {
+    return json::parse(http.get(sim.url("/_sim/requests?endpoint=" + endpoint)).body)["requests"];
+  }
+  size_t llm_calls() { return requests("openai").size(); }
+  // The texts the gateway was asked to send, in order.
+  std::vector<std::string> sent_texts(const std::string& phone = "") {
+    std::vector<std::string> out;
+    for (const auto& r : requests("evolution")) {
+      const json body = json::parse(r["body"].get<std::string>());
+      if (phone.empty() || body["number"] == phone) out.push_back(body["text"]);
+    }
+    return out;
+  }
+  // Nothing of these queues is waiting or running.
+  bool idle(const std::string& queues = "'llm_reply','whatsapp_send','calcom_sync'") {
+    return db.count("SELECT count(*) FROM recado.jobs WHERE queue IN (" + queues +
+                    ") AND (state = 'running' OR run_at <= now() + interval '1 hour')") == 0;
+  }
+  bool until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s) {
+    return harness.run_until(done, timeout);
+  }
+  json llm_messages(size_t call) {
+    return json::parse(requests("openai").at(call)["body"].get<std::string>())["messages"];
+  }
+  std::string skipped_reasons() {
+    return db.scalar("SELECT coalesce(string_agg(result ->> 'skipped', ' | ' ORDER BY id), '') FROM recado.jobs_finished "
+                     "WHERE kind = 'llm_reply'");
+  }
+};
+
+TEST_F(Secretary, AThreeMessageBurstGetsExactlyOneReply) {
+  start();
+  ASSERT_EQ(say(kAna, "Oi"), 200);
+  ASSERT_EQ(say(kAna, "tudo bem?"), 200);
+  ASSERT_EQ(say(kAna, "queria saber o preço da consulta"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1 && idle(); })) << sent_texts().size();
+  ASSERT_EQ(llm_calls(), 1u);
+  // The one call saw all three, as the user's turn.
+  const json messages = llm_messages(0);
+  const std::string asked = messages.dump();
+  EXPECT_NE(asked.find("tudo bem?"), std::string::npos) << asked;
+  EXPECT_NE(asked.find("preço da consulta"), std::string::npos) << asked;
+  EXPECT_EQ(messages.front()["role"], "system");
+  // History: three in, one out, sent under the gateway's id.
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.messages WHERE direction = 'in'"), 3);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.messages WHERE direction = 'out' AND status = 'sent' "
+                     "AND provider_id IS NOT NULL AND origin = 'llm_reply'"), 1);
+  EXPECT_EQ(db.scalar("SELECT result ->> 'model' FROM recado.jobs_finished WHERE kind = 'llm_reply'"), "gpt-sim");
+  EXPECT_GT(db.count("SELECT (result ->> 'input_tokens')::int FROM recado.jobs_finished WHERE kind = 'llm_reply'"), 0);
+  EXPECT_EQ(db.count("SELECT replied_through FROM recado.conversations"),
+            db.count("SELECT max(id) FROM recado.messages WHERE direction = 'in'"));
+}
+
+TEST_F(Secretary, ADuplicateWebhookNeverMakesASecondReply) {
+  start();
+  ASSERT_EQ(say(kAna, "Oi, bom dia", "DUP1"), 200);
+  ASSERT_EQ(say(kAna, "Oi, bom dia", "DUP1"), 200);  // the gateway delivered it twice
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1 && idle(); }));
+  ASSERT_EQ(say(kAna, "Oi, bom dia", "DUP1"), 200);  // and once more, after the reply
+  ASSERT_TRUE(until([&] { return idle(); }));
+  EXPECT_EQ(llm_calls(), 1u);
+  EXPECT_EQ(sent_texts().size(), 1u);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.messages WHERE direction = 'in'"), 1);
+}
+
+TEST_F(Secretary, TwoConversationsRunTogetherWhileEachStaysInOrder) {
+  start();
+  // Every LLM answer takes 400 ms: two conversations overlap, one conversation cannot.
+  ASSERT_EQ(http.request("PUT", sim.url("/_sim/faults/openai"), R"({"fault":"none","latency_ms":400})").status, 200);
+  ASSERT_EQ(say(kAna, "primeira da Ana"), 200);
+  ASSERT_EQ(say(kBia, "primeira da Bia"), 200);
+  // Ana's second message comes while her first reply is being written.
+  ASSERT_TRUE(until([&] { return llm_calls() >= 1; }));
+  ASSERT_EQ(say(kAna, "segunda da Ana"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 3 && idle(); }));
+  const json calls = requests("openai");
+  ASSERT_EQ(calls.size(), 3u);
+  // Ana's and Bia's first calls were both under way at once.
+  EXPECT_LT(std::abs(calls[0]["at_ms"].get<int64_t>() - calls[1]["at_ms"].get<int64_t>()), 400);
+  // Ana's second call came after her first answer and carries it as the assistant's turn.
+  const json second = json::parse(calls[2]["body"].get<std::string>())["messages"];
+  EXPECT_NE(second.dump().find("segunda da Ana"), std::string::npos);
+  EXPECT_NE(second.dump().find("primeira da Ana"), std::string::npos);
+  EXPECT_EQ(second.dump().find("Bia"), std::string::npos) << "conversations do not mix";
+  bool has_assistant = false;
+  for (const auto& m : second) has_assistant = has_assistant || m["role"] == "assistant";
+  EXPECT_TRUE(has_assistant) << second.dump();
+  EXPECT_EQ(sent_texts(kAna).size(), 2u);
+  EXPECT_EQ(sent_texts(kBia).size(), 1u);
+  // Ana's history alternates in, out, in, out.
+  EXPECT_EQ(db.scalar("SELECT string_agg(direction, ',' ORDER BY id) FROM recado.messages WHERE contact = '" +
+                      std::string(kAna) + "'"),
+            "in,out,in,out");
+}
+
+TEST_F(Secretary, AHandedOffConversationGetsNoBotReplyUntilGivenBack) {
+  start();
+  ChatwootWebhookSpec open;
+  open.phone = kAna;
+  WebhookCredentials chatwoot;
+  chatwoot.secret = test::kChatwootSecret;
+  ASSERT_EQ(post("chatwoot", build_chatwoot_webhook(open, chatwoot, harness.clock().now())), 200);
+  ASSERT_EQ(say(kAna, "preciso falar com alguém"), 200);
+  ASSERT_TRUE(until([&] { return idle() && db.count("SELECT count(*) FROM recado.jobs_finished WHERE kind = 'llm_reply'") == 1; }));
+  EXPECT_EQ(llm_calls(), 0u);
+  EXPECT_EQ(sent_texts().size(), 0u);
+  EXPECT_EQ(skipped_reasons(), "a human has this conversation");
+  // The agent resolves it: the bot answers the next message.
+  ChatwootWebhookSpec resolved = open;
+  resolved.status = "resolved";
+  ASSERT_EQ(post("chatwoot", build_chatwoot_webhook(resolved, chatwoot, harness.clock().now())), 200);
+  ASSERT_EQ(say(kAna, "obrigada!"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1 && idle(); }));
+  EXPECT_EQ(llm_calls(), 1u);
+}
+
+TEST_F(Secretary, APausedTenantSendsNothingAndResumesCleanly) {
+  start();
+  {
+    pqxx::connection c(db.url());
+    conversation_store::pause(c, kTenant, "bot misbehaving");
+  }
+  ASSERT_EQ(say(kAna, "alguém aí?"), 200);
+  ASSERT_TRUE(until([&] { return idle() && db.count("SELECT count(*) FROM recado.jobs_finished WHERE kind = 'llm_reply'") == 1; }));
+  EXPECT_EQ(llm_calls(), 0u);
+  EXPECT_EQ(sent_texts().size(), 0u);
+  EXPECT_EQ(skipped_reasons(), "paused (clinic)");
+  {
+    pqxx::connection c(db.url());
+    ASSERT_TRUE(conversation_store::resume(c, kTenant));
+  }
+  ASSERT_EQ(say(kAna, "oi de novo"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1 && idle(); }));
+  ASSERT_EQ(llm_calls(), 1u);
+  // The one reply after the pause answers what came during it too.
+  const std::string asked = llm_messages(0).dump();
+  EXPECT_NE(asked.find("alguém aí?"), std::string::npos) << asked;
+  EXPECT_NE(asked.find("oi de novo"), std::string::npos) << asked;
+}
+
+TEST_F(Secretary, TheLlmFailingSendsTheFallbackOnceThenTheRealReply) {
+  start();
+  // insufficient_quota: no retry will help.
+  ASSERT_EQ(http.request("PUT", sim.url("/_sim/faults/openai"), R"({"fault":"quota"})").status, 200);
+  ASSERT_EQ(say(kAna, "oi"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1 && idle(); }));
+  EXPECT_EQ(sent_texts()[0], tenant.llm.fallback_message);
+  ASSERT_EQ(say(kAna, "oi??"), 200);
+  ASSERT_TRUE(until([&] { return llm_calls() == 2 && idle(); }));
+  EXPECT_EQ(sent_texts().size(), 1u) << "the fallback goes once, not for every message";
+  // The provider is back: one real reply to everything.
+  ASSERT_EQ(http.request("PUT", sim.url("/_sim/faults/openai"), R"({"fault":"none"})").status, 200);
+  ASSERT_EQ(say(kAna, "e agora?"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 2 && idle(); }));
+  EXPECT_NE(sent_texts()[1], tenant.llm.fallback_message);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.messages WHERE origin = 'fallback'"), 1);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished WHERE kind = 'llm_reply' AND state = 'discarded'"), 2);
+}
+
+class SecretaryBookings : public Secretary {
+ protected:
+  // A Cal.com booking event for Ana, starting `start`.
+  int booking_event(const std::string& event, const std::string& uid, Timestamp start_at,
+                    const std::string& reschedule_uid = "") {
+    CalcomWebhookSpec spec;
+    spec.event = event;
+    spec.uid = uid;
+    spec.booking_id = 91;
+    spec.start = start_at;
+    spec.name = "Ana";
+    spec.phone = kAna;
+    spec.title = "Consulta";
+    spec.reschedule_uid = reschedule_uid;
+    WebhookCredentials cal;
+    cal.secret = test::kCalcomSecret;
+    return post("calcom", build_calcom_webhook(spec, cal, harness.clock().now()));
+  }
+  // Lets the worker claim from the follow-up queue once more, by the clock as it is now: a
+  // job due now goes through it, and when it is done, so is that claim.
+  void one_followup_claim() {
+    const long long id = db.count("INSERT INTO recado.jobs (queue, kind) VALUES ('followup', 'noop') RETURNING id");
+    ASSERT_TRUE(until([&] { return db.count("SELECT count(*) FROM recado.jobs_finished WHERE id = " + std::to_string(id)) == 1; }));
+  }
+  long long planned(const std::string& uid) {
+    return db.count("SELECT count(*) FROM recado.followups WHERE subject = 'booking:" + uid + "' AND state = 'planned'");
+  }
+  int64_t run_at_of(const std::string& uid, const std::string& rule) {
+    return db.count("SELECT (extract(epoch FROM j.run_at) * 1000000)::bigint FROM recado.followups f "
+                    "JOIN recado.jobs j ON j.id = f.job_id WHERE f.subject = 'booking:" + uid + "' AND f.rule = '" + rule + "'");
+  }
+};
+
+TEST_F(SecretaryBookings, ABookingSchedulesRemindersAtTheirInstantsAndACancellationRemovesThem) {
+  start();
+  const Timestamp start_at = std::chrono::floor<std::chrono::seconds>(harness.clock().now()) + 48h;
+  ASSERT_EQ(booking_event("BOOKING_CREATED", "bk-1", start_at), 200);
+  ASSERT_TRUE(until([&] { return planned("bk-1") == 2 && idle(); }));
+  EXPECT_EQ(run_at_of("bk-1", "reminder_24h"), epoch_micros(start_at - 24h));
+  EXPECT_EQ(run_at_of("bk-1", "reminder_2h"), epoch_micros(start_at - 2h));
+  EXPECT_EQ(db.scalar("SELECT status || ' ' || contact FROM recado.bookings WHERE uid = 'bk-1'"),
+            std::string("accepted ") + kAna);
+  // The same webhook again plans nothing new.
+  ASSERT_EQ(booking_event("BOOKING_CREATED", "bk-1", start_at), 200);
+  ASSERT_TRUE(until([&] { return idle(); }));
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE queue = 'followup'"), 2);
+
+  // A second before the first reminder nothing goes; at its instant it does.
+  harness.clock().advance(std::chrono::duration_cast<Duration>(start_at - 24h - harness.clock().now()) - 1s);
+  one_followup_claim();
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE queue = 'followup' AND state = 'available'"), 2);
+  EXPECT_TRUE(sent_texts().empty());
+  harness.clock().advance(1s);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1; }));
+  EXPECT_NE(sent_texts()[0].find("Oi Ana, lembrete: Consulta"), std::string::npos) << sent_texts()[0];
+  EXPECT_EQ(db.scalar("SELECT state FROM recado.followups WHERE rule = 'reminder_24h'"), "sent");
+
+  // Cancelled: the 2 h reminder goes away with its job, and never fires.
+  ASSERT_EQ(booking_event("BOOKING_CANCELLED", "bk-1", start_at), 200);
+  ASSERT_TRUE(until([&] { return planned("bk-1") == 0 && idle(); }));
+  EXPECT_EQ(db.scalar("SELECT state FROM recado.followups WHERE rule = 'reminder_2h'"), "cancelled");
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE queue = 'followup'"), 0);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished WHERE kind = 'followup' AND state = 'cancelled'"), 1);
+  harness.clock().advance(23h);
+  one_followup_claim();
+  ASSERT_TRUE(until([&] { return idle("'followup','whatsapp_send'"); }));
+  EXPECT_EQ(sent_texts().size(), 1u);
+}
+
+TEST_F(SecretaryBookings, ARescheduleMovesTheReminders) {
+  start();
+  const Timestamp first = std::chrono::floor<std::chrono::seconds>(harness.clock().now()) + 48h;
+  ASSERT_EQ(booking_event("BOOKING_CREATED", "bk-old", first), 200);
+  ASSERT_TRUE(until([&] { return planned("bk-old") == 2 && idle(); }));
+  const Timestamp later = first + 72h;
+  ASSERT_EQ(booking_event("BOOKING_RESCHEDULED", "bk-new", later, "bk-old"), 200);
+  ASSERT_TRUE(until([&] { return planned("bk-new") == 2 && idle(); }));
+  EXPECT_EQ(planned("bk-old"), 0);
+  EXPECT_EQ(db.scalar("SELECT status FROM recado.bookings WHERE uid = 'bk-old'"), "rescheduled");
+  EXPECT_EQ(run_at_of("bk-new", "reminder_24h"), epoch_micros(later - 24h));
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE queue = 'followup'"), 2);
+}
+
+TEST_F(SecretaryBookings, AMissedWebhookIsRecoveredByThePeriodicSync) {
+  tenant.calcom.sync = "* * * * *";
+  tenant.calcom.sync_schedule = std::get<CronSchedule>(parse_cron("* * * * *", "America/Sao_Paulo"));
+  Config config;
+  config.tenants = {tenant};
+  start(periodic_jobs(config));
+  // The first sync (the current minute's slot) finds nothing.
+  ASSERT_TRUE(until([&] { return db.count("SELECT count(*) FROM recado.jobs_finished WHERE kind = 'calcom_sync'") == 1; }));
+  // A booking made on Cal.com whose webhook never came.
+  // The simulator books weekdays, 09:00 to 16:30 UTC: 10:00 on a weekday three or more days on.
+  auto day = std::chrono::floor<std::chrono::days>(harness.clock().now()) + std::chrono::days{3};
+  while (std::chrono::weekday(std::chrono::sys_days(day)).c_encoding() % 6 == 0) day += std::chrono::days{1};
+  const Timestamp start_at = std::chrono::time_point_cast<Duration>(day) + 10h;
+  const json booking = {{"start", format_rfc3339(start_at)},
+                        {"eventTypeId", 1},
+                        {"attendee", {{"name", "Bia"}, {"email", "bia@example.com"}, {"timeZone", "America/Sao_Paulo"},
+                                      {"phoneNumber", std::string("+") + kBia}}}};
+  const auto made = http.post(sim.url("/v2/bookings"), booking.dump(),
+                              {{"authorization", "Bearer cal_test"}, {"cal-api-version", "2024-08-13"},
+                               {"content-type", "application/json"}});
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string uid = json::parse(made.body)["data"]["uid"];
+  // The next minute's sync finds it and plans its reminders.
+  harness.clock().advance(60s);
+  ASSERT_TRUE(until([&] { return planned(uid) == 2; })) << db.scalar("SELECT count(*) FROM recado.bookings");
+  EXPECT_EQ(db.scalar("SELECT source || ' ' || contact FROM recado.bookings WHERE uid = '" + uid + "'"),
+            std::string("sync ") + kBia);
+  EXPECT_EQ(run_at_of(uid, "reminder_2h"), epoch_micros(start_at - 2h));
+}
+
+}  // namespace
+}  // namespace recado
