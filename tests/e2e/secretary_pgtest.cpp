@@ -7,6 +7,7 @@
 
 #include "jobs/registry.hpp"
 #include "src/conversation_store.hpp"
+#include "src/message_store.hpp"
 #include "src/periodic.hpp"
 #include "src/sim_thread.hpp"
 #include "src/sim_webhooks.hpp"
@@ -66,11 +67,13 @@ class Secretary : public ::testing::Test {
     tenant.business_hours.time_zone = "America/Sao_Paulo";
   }
 
-  void start(std::vector<PeriodicJob> periodic = {}) {
+  void start(std::vector<PeriodicJob> periodic = {}) { start_with([](WorkerConfig&) {}, std::move(periodic)); }
+  void start_with(const std::function<void(WorkerConfig&)>& adjust, std::vector<PeriodicJob> periodic = {}) {
     ingress = std::make_unique<test::IngressServer>(db.url(), test::webhook_ingress_config(),
                                                     std::vector<TenantConfig>{tenant});
     WorkerConfig config = test::fast_worker_config();
     config.queues = {{"llm_reply", 10}, {"whatsapp_send", 10}, {"followup", 10}, {"calcom_sync", 2}};
+    adjust(config);
     harness.add_worker(config, jobs::all_kinds(), {tenant}, std::move(periodic));
   }
 
@@ -244,6 +247,92 @@ TEST_F(Secretary, TheLlmFailingSendsTheFallbackOnceThenTheRealReply) {
   EXPECT_NE(sent_texts()[1], tenant.llm.fallback_message);
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.messages WHERE origin = 'fallback'"), 1);
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished WHERE kind = 'llm_reply' AND state = 'discarded'"), 2);
+}
+
+TEST_F(Secretary, DeliveryStatusesOnlyMoveForward) {
+  start();
+  ASSERT_EQ(say(kAna, "Oi"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1 && idle(); }));
+  const std::string wamid = db.scalar("SELECT provider_id FROM recado.messages WHERE direction = 'out'");
+  ASSERT_FALSE(wamid.empty());
+  auto status = [&](const std::string& word) {
+    ChatWebhookSpec spec;
+    spec.from = kAna;
+    spec.id = wamid;
+    spec.status = word;
+    spec.from_me = true;
+    spec.instance = "clinic1";
+    WebhookCredentials evo;
+    evo.token = test::kEvolutionToken;
+    return post("evolution", build_evolution_webhook(spec, evo, harness.clock().now()));
+  };
+  auto current = [&] { return db.scalar("SELECT status FROM recado.messages WHERE direction = 'out'"); };
+  ASSERT_EQ(status("DELIVERY_ACK"), 200);
+  EXPECT_EQ(current(), "delivered");
+  ASSERT_EQ(status("SERVER_ACK"), 200);  // late and out of order: ignored
+  EXPECT_EQ(current(), "delivered");
+  ASSERT_EQ(status("READ"), 200);
+  EXPECT_EQ(current(), "read");
+}
+
+TEST_F(Secretary, ASendWhoseAnswerWasLostIsRetriedAndCountedAsAPossibleDuplicate) {
+  start_with([](WorkerConfig& c) { c.http.timeout = 300ms; });
+  // The gateway takes the first send and never answers.
+  ASSERT_EQ(http.request("PUT", sim.url("/_sim/faults/evolution"), R"({"fault":"hang","count":1})").status, 200);
+  ASSERT_EQ(say(kAna, "Oi"), 200);
+  ASSERT_TRUE(until([&] { return db.scalar("SELECT status FROM recado.messages WHERE direction = 'out'") == "sent" && idle(); }));
+  EXPECT_EQ(requests("evolution").size(), 2u);
+  EXPECT_EQ(db.scalar("SELECT outcome_unknown FROM recado.messages WHERE direction = 'out'"), "t");
+  EXPECT_EQ(test::metric_value(harness.metrics().render(),
+                               "recado_sends_possible_duplicates_total{tenant=\"clinic\"}"), 1.0);
+  EXPECT_EQ(db.count("SELECT attempt FROM recado.jobs_finished WHERE kind = 'whatsapp_send'"), 2);
+}
+
+TEST_F(Secretary, ASendRecordedBeforeItsJobCompletedIsNeverSentAgain) {
+  start();
+  // What a worker that died between the send's record and its job's completion leaves: the
+  // message sent, its job back in the queue.
+  pqxx::connection c(db.url());
+  {
+    pqxx::work tx(c);
+    const int64_t id = message_store::queue_outbound(tx, {kTenant, kAna, "evolution", "llm_reply", "Olá"});
+    message_store::record_sent(tx, id, "3EB0SENT", harness.clock().now());
+    tx.commit();
+  }
+  ASSERT_TRUE(until([&] { return idle(); }));
+  EXPECT_EQ(requests("evolution").size(), 0u);
+  EXPECT_EQ(db.scalar("SELECT result ->> 'skipped' FROM recado.jobs_finished WHERE kind = 'whatsapp_send'"), "already sent");
+}
+
+TEST_F(Secretary, AQuietContactIsNudgedOnceAfterTheRuleSilence) {
+  tenant.followups.push_back({"nudge", FollowupWhen::quiet, 4h, "Ainda posso ajudar, {name}?", false, ""});
+  start();
+  ASSERT_EQ(say(kAna, "quanto custa?"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1 && idle(); }));
+  EXPECT_EQ(db.scalar("SELECT state FROM recado.followups WHERE subject = 'contact:" + std::string(kAna) + "'"), "planned");
+  harness.clock().advance(4h + 1s);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 2 && idle("'followup','whatsapp_send'"); }));
+  EXPECT_EQ(sent_texts()[1], "Ainda posso ajudar, Ana?");
+  EXPECT_EQ(db.scalar("SELECT origin FROM recado.messages WHERE direction = 'out' ORDER BY id DESC LIMIT 1"), "nudge:nudge");
+}
+
+TEST_F(Secretary, CloudApiOutsideTheWindowSendsTheTemplateOrNothing) {
+  tenant.gateway.provider = "cloudapi";
+  tenant.gateway.phone_number_id = "100000000000001";
+  tenant.gateway.token.value = "EAAG-test";
+  tenant.gateway.template_name = "lembrete";
+  start();
+  pqxx::connection c(db.url());
+  {  // A reminder to a contact who never wrote: outside the 24-hour window.
+    pqxx::work tx(c);
+    message_store::queue_outbound(tx, {kTenant, kBia, "cloudapi", "followup:reminder_24h", "Lembrete da consulta"});
+    tx.commit();
+  }
+  ASSERT_TRUE(until([&] { return requests("cloudapi").size() == 1 && idle(); }));
+  const json body = json::parse(requests("cloudapi")[0]["body"].get<std::string>());
+  EXPECT_EQ(body["type"], "template") << body.dump();
+  EXPECT_EQ(body["template"]["name"], "lembrete");
+  EXPECT_EQ(db.scalar("SELECT status FROM recado.messages"), "sent");
 }
 
 class SecretaryBookings : public Secretary {
