@@ -335,6 +335,21 @@ TEST_F(Secretary, CloudApiOutsideTheWindowSendsTheTemplateOrNothing) {
   EXPECT_EQ(db.scalar("SELECT status FROM recado.messages"), "sent");
 }
 
+TEST_F(Secretary, AskingToBookPutsCalcomsFreeSlotsInThePrompt) {
+  start();
+  ASSERT_EQ(say(kAna, "Quero marcar uma consulta para semana que vem"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1 && idle(); }));
+  ASSERT_EQ(requests("calcom_slots").size(), 1u);
+  const json messages = llm_messages(0);
+  const std::string system = messages.front()["content"];
+  EXPECT_NE(system.find("Free times the contact can book:"), std::string::npos) << system;
+  EXPECT_NE(system.find("America/Sao_Paulo"), std::string::npos) << system;
+  // A message that does not ask to book costs no Cal.com call.
+  ASSERT_EQ(say(kAna, "obrigada"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 2 && idle(); }));
+  EXPECT_EQ(requests("calcom_slots").size(), 1u);
+}
+
 class SecretaryBookings : public Secretary {
  protected:
   // A Cal.com booking event for Ana, starting `start`.
@@ -402,6 +417,23 @@ TEST_F(SecretaryBookings, ABookingSchedulesRemindersAtTheirInstantsAndACancellat
   one_followup_claim();
   ASSERT_TRUE(until([&] { return idle("'followup','whatsapp_send'"); }));
   EXPECT_EQ(sent_texts().size(), 1u);
+}
+
+TEST_F(SecretaryBookings, AFollowUpTheRuleAsksTheLlmToWriteIsWrittenByIt) {
+  tenant.followups = {{"thanks", FollowupWhen::after_end, 1h, "Obrigado pela visita, {name}!", true,
+                       "Agradeça a visita e pergunte como a pessoa está."}};
+  start();
+  const Timestamp start_at = std::chrono::floor<std::chrono::seconds>(harness.clock().now()) + 3h;
+  ASSERT_EQ(booking_event("BOOKING_CREATED", "bk-llm", start_at), 200);
+  ASSERT_TRUE(until([&] { return planned("bk-llm") == 1 && idle(); }));
+  EXPECT_EQ(run_at_of("bk-llm", "thanks"), epoch_micros(start_at + 30min + 1h));
+  harness.clock().advance(std::chrono::duration_cast<Duration>(start_at + 30min + 1h - harness.clock().now()));
+  ASSERT_TRUE(until([&] { return sent_texts().size() == 1; }));
+  ASSERT_EQ(llm_calls(), 1u);
+  const std::string system = llm_messages(0).front()["content"];
+  EXPECT_NE(system.find("Agradeça a visita"), std::string::npos) << system;
+  EXPECT_NE(sent_texts()[0], "Obrigado pela visita, Ana!") << "the model wrote it, not the template";
+  EXPECT_FALSE(sent_texts()[0].empty());
 }
 
 TEST_F(SecretaryBookings, ARescheduleMovesTheReminders) {
