@@ -226,7 +226,10 @@ void Worker::start() {
     ++stats_.wakeups;
     if (phase_ != Phase::running) return;
     for (Queue& q : queues_)
-      if (queues.empty() || queues.count(q.name)) q.maybe_more = true;
+      if (queues.empty() || queues.count(q.name)) {
+        q.maybe_more = true;
+        ++q.wakes;
+      }
     claim_all(false);
   });
   claim_all(true);
@@ -287,7 +290,10 @@ void Worker::call(ProviderCall call, std::function<void(CallResult)> then) {
 void Worker::claim_all(bool wake) {
   if (phase_ != Phase::running) return;
   for (Queue& q : queues_) {
-    if (wake) q.maybe_more = true;
+    if (wake) {
+      q.maybe_more = true;
+      ++q.wakes;
+    }
     claim(q);
   }
 }
@@ -305,14 +311,15 @@ void Worker::claim(Queue& q) {
     q.in_flight += limit;
     Queue* qp = &q;
     db<std::vector<Job>>(
-        [name = q.name, limit, id = id_, lease = config_.lease, now = clock_.now()](pqxx::connection& c) {
-          return job_store::claim(c, name, limit, id, lease, now);
+        // The clock is read when the statement runs (clocks are thread-safe), as now() would be.
+        [name = q.name, limit, id = id_, lease = config_.lease, clock = &clock_](pqxx::connection& c) {
+          return job_store::claim(c, name, limit, id, lease, clock->now());
         },
-        [this, qp, limit](DbResult<std::vector<Job>> r) { on_claimed(*qp, limit, std::move(r)); });
+        [this, qp, limit, wakes = q.wakes](DbResult<std::vector<Job>> r) { on_claimed(*qp, limit, wakes, std::move(r)); });
   }
 }
 
-void Worker::on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> r) {
+void Worker::on_claimed(Queue& q, int limit, uint64_t wakes, DbResult<std::vector<Job>> r) {
   --q.claims_in_flight;
   q.in_flight -= limit;
   if (!r.ok()) {
@@ -321,7 +328,8 @@ void Worker::on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> r) {
   }
   auto& jobs = *r.value;
   stats_.claimed += static_cast<int64_t>(jobs.size());
-  q.maybe_more = static_cast<int>(jobs.size()) == limit;
+  // A wake-up that came while this claim was out may be about a job it could not see.
+  q.maybe_more = static_cast<int>(jobs.size()) == limit || q.wakes != wakes;
   if (phase_ != Phase::running) {
     // Claimed while shutting down: give them straight back.
     std::vector<int64_t> ids;

@@ -62,13 +62,14 @@ class Worker {
     int claims_in_flight = 0;
     bool claim_scheduled = false;
     bool maybe_more = true;  // the last claim came back full, or we were woken
+    uint64_t wakes = 0;      // wake-ups so far: a claim answering after one says nothing of it
   };
   class Context;
   struct Running;
 
   void claim(Queue& q);
   void claim_all(bool wake);
-  void on_claimed(Queue& q, int limit, DbResult<std::vector<Job>> result);
+  void on_claimed(Queue& q, int limit, uint64_t wakes, DbResult<std::vector<Job>> result);
   void run(Queue& q, Job job);
   void on_done(int64_t id, const Context* who, Outcome outcome);
   void call(ProviderCall call, std::function<void(CallResult)> then);
