@@ -102,6 +102,12 @@ Histogram& Metrics::histogram(std::string_view name, std::string_view help, cons
   return *slot;
 }
 
+void Metrics::counter_reading(std::string_view name, std::string_view help, std::function<double()> read,
+                              const MetricLabels& labels) {
+  std::lock_guard lock(mutex_);
+  family(name, help, "counter").gauges[render_labels(labels)] = std::move(read);
+}
+
 void Metrics::gauge(std::string_view name, std::string_view help, std::function<double()> read,
                     const MetricLabels& labels) {
   std::lock_guard lock(mutex_);

@@ -56,6 +56,10 @@ class Metrics {
   void gauge(std::string_view name, std::string_view help, std::function<double()> read,
              const MetricLabels& labels = {});
 
+  // A counter whose running total `read` gives at scrape time (a total kept elsewhere, such as
+  // the process's CPU time); `read` runs on the scraping thread.
+  void counter_reading(std::string_view name, std::string_view help, std::function<double()> read,
+                       const MetricLabels& labels = {});
   // Everything, in the Prometheus text format (version 0.0.4).
   std::string render() const;
 

@@ -13,6 +13,8 @@
 #include "src/metrics.hpp"
 #include "src/process.hpp"
 #include "src/periodic.hpp"
+#include "src/process_metrics.hpp"
+#include "src/queue_stats.hpp"
 #include "src/worker.hpp"
 
 namespace recado {
@@ -58,6 +60,13 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
       metrics_server->listen(config.worker.metrics_host, config.worker.metrics_port);
     }
   }
+  // What any process serving /metrics shows of the whole queue and of itself.
+  register_process_metrics(metrics);
+  std::unique_ptr<QueueStats> queue_stats;
+  if (roles.ingress || metrics_server) {
+    queue_stats = std::make_unique<QueueStats>(loop, *pool, metrics, config.worker.lease);
+    queue_stats->start();
+  }
 
   bool stopping = false;
   SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int signum) {
@@ -66,6 +75,7 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
       std::_Exit(1);
     }
     stopping = true;
+    if (queue_stats) queue_stats->stop();
     log::info("shutting down", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
     auto stop_worker = [&] {
       if (worker) {
@@ -83,6 +93,7 @@ int serve(const Config& config, Roles roles, const std::string& db_url, const Jo
   loop.run();
   pool.reset();  // joins the database threads first: nothing they run may outlive its owner
   metrics_server.reset();
+  queue_stats.reset();
   worker.reset();
   http.reset();
   ingress.reset();

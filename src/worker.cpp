@@ -391,6 +391,13 @@ void Worker::on_done(int64_t id, const Context* who, Outcome outcome) {
   auto took_ms = [&] {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - running->started).count());
   };
+  if (d.action != Decision::Action::snooze)
+    metrics_.counter("recado_job_attempts_total",
+                     "Job attempts ended, by queue, kind and outcome (snoozes, which use no attempt, are recado_job_snoozes_total)",
+                     {{"queue", job.queue}, {"kind", job.kind},
+                      {"outcome", d.action == Decision::Action::complete ? "completed"
+                                  : d.action == Decision::Action::retry  ? "retried"
+                                                                         : "discarded"}}).add();
   if (outcome.written) {
     ++stats_.completed;  // complete_with wrote it in the handler's own transaction
   } else {

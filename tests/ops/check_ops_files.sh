@@ -133,7 +133,8 @@ def call_span(text, start):
     return text[start:i]
 
 
-REGISTRATION = re.compile(r"\b(counter|histogram|gauge)\s*\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
+# counter_reading: a counter whose total is read at scrape time (Metrics::counter_reading).
+REGISTRATION = re.compile(r"\b(counter_reading|counter|histogram|gauge)\s*\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
 
 
 def registered_metrics():
@@ -143,7 +144,7 @@ def registered_metrics():
     for path in files:
         text = open(path, encoding="utf-8", errors="replace").read()
         for m in REGISTRATION.finditer(text):
-            typ, name = m.group(1), m.group(2)
+            typ, name = m.group(1).replace("counter_reading", "counter"), m.group(2)
             span = call_span(text, text.index("(", m.start()) + 1)
             labels = set(re.findall(r"\{\s*\"([a-zA-Z_][a-zA-Z0-9_]*)\"\s*,", span))
             line = text.count("\n", 0, m.start()) + 1
