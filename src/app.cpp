@@ -19,6 +19,7 @@
 #include "src/process.hpp"
 #include "src/server.hpp"
 #include "src/sim.hpp"
+#include "src/sim_send.hpp"
 #include "src/sim_thread.hpp"
 
 namespace recado {
@@ -189,6 +190,22 @@ int recado_main(int argc, char** argv, const JobKindTable& kinds) {
   sim->add_option("--max-recorded", sim_cmd.max_recorded, "requests the recorder keeps, oldest dropped (default 100000)")
       ->check(CLI::PositiveNumber);
   sim->add_option("--log-level", sim_cmd.log_level, "trace|debug|info|warn|error (default info; debug logs each request)");
+  sim->require_subcommand(0, 1);
+  auto* sim_send = sim->add_subcommand(
+      "send", "a simulated patient writes: a running simulator posts a signed message webhook to the ingress");
+  SimSendOptions send_opts;
+  std::vector<std::string> send_words;
+  sim_send->add_option("--sim", send_opts.sim_url, "the simulator (default http://127.0.0.1:<dev.sim_port>, 8090)");
+  sim_send->add_option("--tenant", send_opts.tenant, "the tenant written to (its webhook credentials come from the config)")
+      ->required();
+  sim_send->add_option("--provider", send_opts.provider, "evolution|cloudapi|whaticket (default: the tenant's gateway's)")
+      ->check(CLI::IsMember({"evolution", "cloudapi", "whaticket"}));
+  sim_send->add_option("--from", send_opts.from, "the patient's phone number")->required();
+  sim_send->add_option("--name", send_opts.name, "the patient's WhatsApp name");
+  sim_send->add_option("--to", send_opts.to, "the ingress's base URL (default http://<ingress.host>:<ingress.port>)");
+  sim_send->add_option("--token", send_opts.token, "webhook token instead of the configured one");
+  sim_send->add_option("--secret", send_opts.secret, "webhook signing secret instead of the configured one");
+  sim_send->add_option("text", send_words, "the message")->required();
   app.add_subcommand("version", "print the version");
 
   try {
@@ -201,6 +218,14 @@ int recado_main(int argc, char** argv, const JobKindTable& kinds) {
     if (app.got_subcommand("version")) {
       std::cout << "recado " << RECADO_VERSION << "\n";
       return 0;
+    }
+    if (sim_send->parsed()) {
+      // The tenant's credentials come from the configuration: -c or RECADO_CONFIG, else
+      // recado dev's when run from the repository.
+      if (config_path.empty() && std::filesystem::exists("config/dev.yaml")) config_path = "config/dev.yaml";
+      for (const std::string& w : send_words) send_opts.text += (send_opts.text.empty() ? "" : " ") + w;
+      const SimSendOrder order = make_sim_send_order(load_config(config_path), send_opts);
+      return send_sim_order(order, std::cout, std::cerr);
     }
     if (sim->parsed()) return run_sim(sim_cmd);  // needs no configuration file
     if (check->parsed()) {

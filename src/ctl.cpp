@@ -184,6 +184,12 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
   auto* breaker_reset = breakers->add_subcommand("reset", "forget a breaker: counts, last error and history");
   breaker_reset->add_option("name", breaker_name, "breaker name")->required();
 
+  auto* sync = app.add_subcommand("sync", "fetch a provider's state now instead of waiting for its schedule");
+  sync->require_subcommand(1);
+  auto* sync_calcom = sync->add_subcommand("calcom", "a full Cal.com sync of a tenant's bookings (one calcom_sync job)");
+  std::string sync_tenant;
+  sync_calcom->add_option("--tenant", sync_tenant, "the tenant")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -221,6 +227,8 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
                               "dedup_key", "sequence_key", "lease_owner", "lease_until"})
           std::cout << fmt::format("{:<14}{}\n", k, cell((*job)[k]));
         std::cout << fmt::format("{:<14}{}\n", "payload", (*job)["payload"].dump());
+        if (job->contains("result") && !(*job)["result"].is_null())  // what the handler kept (model, tokens, ...)
+          std::cout << fmt::format("{:<14}{}\n", "result", (*job)["result"].dump());
         std::cout << "errors\n";
         for (const auto& e : (*job)["errors"])
           std::cout << fmt::format("  attempt {}  {}  {}\n", cell(e["attempt"]), cell(e["at"]), cell(e["error"]));
@@ -305,6 +313,37 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
         json all = json::array();
         for (const Breaker& b : breaker_store::load_all(conn)) all.push_back(breaker_json(b));
         print(all, columns);
+      }
+    } else if (sync_calcom->parsed()) {
+      if (sync_tenant.empty()) throw CLI::ValidationError("--tenant", "must not be empty");
+      if (!config.tenants.empty() || !config_path.empty()) {
+        const TenantConfig* t = config.tenant(sync_tenant);
+        if (!t) throw queue_admin::Refused("no tenant " + sync_tenant + " in the configuration (" + config_path + ")");
+        if (!t->calcom.enabled())
+          throw queue_admin::Refused("tenant " + sync_tenant + " has no Cal.com account (tenants." + sync_tenant +
+                                     ".calcom.api_key)");
+      } else {
+        std::cerr << "recadoctl: no configuration (-c or RECADO_CONFIG): tenant " << sync_tenant
+                  << " is not checked; the worker discards the job if it does not know it\n";
+      }
+      // The scheduled sync's sequence key: a manual and a scheduled sync of a tenant never
+      // run at once. The dedup key keeps one manual sync waiting per tenant.
+      NewJob j;
+      j.queue = j.kind = "calcom_sync";
+      j.payload_json = json{{"tenant", sync_tenant}, {"mode", "full"}}.dump();
+      j.dedup_key = "calcom_sync:manual:" + sync_tenant;
+      j.sequence_key = "calcom_sync:" + sync_tenant;
+      auto r = job_store::enqueue(conn, {j});
+      if (!r[0].id) throw std::runtime_error("the job was not stored (its dedup key kept changing hands); try again");
+      if (r[0].inserted) job_store::notify(conn, {j.queue});
+      if (as_json) {
+        std::cout << json{{"id", r[0].id}, {"tenant", sync_tenant}, {"duplicate", !r[0].inserted}}.dump(2) << "\n";
+      } else if (r[0].inserted) {
+        std::cout << "calcom_sync job " << r[0].id << " enqueued for tenant " << sync_tenant
+                  << " (see `recadoctl jobs show " << r[0].id << "`)\n";
+      } else {
+        std::cout << "a Cal.com sync of tenant " << sync_tenant << " is already waiting or running: job " << r[0].id
+                  << "; nothing enqueued\n";
       }
     } else if (workers->parsed()) {
       print(queue_admin::workers(conn), {"id", "queues", "running", "started_at", "heartbeat_at", "heartbeat_age_s"});

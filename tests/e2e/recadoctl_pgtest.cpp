@@ -410,6 +410,24 @@ TEST_F(RecadoctlTest, JobsShowHumanPrintsFieldsPayloadAndErrors) {
   EXPECT_NE(e.find("connection reset"), std::string::npos) << e;
 }
 
+TEST_F(RecadoctlTest, JobsShowHumanPrintsTheResultAHandlerKeptAndNoneOtherwise) {
+  const int64_t id = running_job("llm_reply");
+  {
+    pqxx::work tx(conn);
+    ASSERT_TRUE(job_store::complete_one(tx, id, 1, kWorker, R"({"model":"sim-secretary","output_tokens":37})"));
+    tx.commit();
+  }
+  auto r = ctl({"jobs", "show", std::to_string(id)});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto cells = row_starting_with(r.out, "result");
+  ASSERT_EQ(cells.size(), 2u) << r.out;
+  EXPECT_EQ(json::parse(cells[1]), json({{"model", "sim-secretary"}, {"output_tokens", 37}}));
+
+  auto plain = ctl({"jobs", "show", std::to_string(enqueue(job("mail")))});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_TRUE(row_starting_with(plain.out, "result").empty()) << plain.out;
+}
+
 TEST_F(RecadoctlTest, JobsShowOfAMissingIdExits1NamingTheId) {
   enqueue(job());
   for (bool as_json : {false, true}) {
@@ -968,6 +986,96 @@ TEST_F(RecadoctlTest, PauseStopsATenantOrEverythingAndResumeLiftsIt) {
   auto again = ctl({"resume", "--tenant", "clinic"});
   EXPECT_EQ(again.code, 1);
   EXPECT_NE(again.err.find("not paused"), std::string::npos) << again.err;
+}
+
+
+// --- sync calcom ------------------------------------------------------------------------------
+
+namespace sync_calcom {
+
+// A configuration with a tenant that has a Cal.com account and one that has none.
+std::string write_config() {
+  const std::string path = ::testing::TempDir() + "recadoctl-sync-" + std::to_string(getpid()) + ".yaml";
+  std::ofstream f(path);
+  f << "tenants:\n"
+       "  clinic:\n"
+       "    calcom:\n"
+       "      api_key: cal-key\n"
+       "      event_type_ids: [1]\n"
+       "  shop:\n"
+       "    debounce: 1s\n";
+  return path;
+}
+
+}  // namespace sync_calcom
+
+TEST_F(RecadoctlTest, SyncCalcomEnqueuesOneFullSyncAndSaysSoWhileOneWaits) {
+  const std::string config = sync_calcom::write_config();
+  test::WakeupListener wakeups(db.url());
+  json first = ctl_json({"-c", config, "sync", "calcom", "--tenant", "clinic"});
+  ASSERT_TRUE(first["id"].is_number_integer()) << first.dump();
+  EXPECT_EQ(first["tenant"], "clinic");
+  EXPECT_EQ(first["duplicate"], false);
+  EXPECT_TRUE(wakeups.woken("calcom_sync"));
+  const std::string sid = std::to_string(first["id"].get<int64_t>());
+  EXPECT_EQ(db.scalar("SELECT queue || '|' || kind || '|' || state || '|' || dedup_key || '|' || sequence_key || '|' ||"
+                      " (run_at <= now()) FROM recado.jobs WHERE id = " + sid),
+            "calcom_sync|calcom_sync|available|calcom_sync:manual:clinic|calcom_sync:clinic|true");
+  EXPECT_EQ(json::parse(db.scalar("SELECT payload::text FROM recado.jobs WHERE id = " + sid)),
+            json({{"tenant", "clinic"}, {"mode", "full"}}));
+
+  // A second call while the first waits: said, and nothing more enqueued.
+  auto again = ctl({"-c", config, "sync", "calcom", "--tenant", "clinic"});
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("already waiting or running: job " + sid), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("nothing enqueued"), std::string::npos) << again.out;
+  json again_json = ctl_json({"-c", config, "sync", "calcom", "--tenant", "clinic"});
+  EXPECT_EQ(again_json["duplicate"], true);
+  EXPECT_EQ(again_json["id"], first["id"]);
+  EXPECT_EQ(total_jobs(), 1);
+
+  // Still one while it runs; once it has finished, the next call makes a new one.
+  auto claimed = job_store::claim(conn, "calcom_sync", 10, kWorker, 30s);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(ctl_json({"-c", config, "sync", "calcom", "--tenant", "clinic"})["duplicate"], true);
+  ASSERT_EQ(job_store::finish(conn, {{claimed[0].id, 1, JobFinish::Action::complete, {}, {}}}, kWorker).total(), 1);
+  auto next = ctl({"-c", config, "sync", "calcom", "--tenant", "clinic"});
+  std::remove(config.c_str());
+  ASSERT_EQ(next.code, 0) << next.err;
+  EXPECT_NE(next.out.find("calcom_sync job "), std::string::npos) << next.out;
+  EXPECT_NE(next.out.find("enqueued for tenant clinic"), std::string::npos) << next.out;
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE dedup_key = 'calcom_sync:manual:clinic' AND id <> " + sid),
+            1);
+}
+
+TEST_F(RecadoctlTest, SyncCalcomRefusesATenantTheConfigurationLacksOrWithoutCalcom) {
+  const std::string config = sync_calcom::write_config();
+  auto unknown = ctl({"-c", config, "sync", "calcom", "--tenant", "nope"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("no tenant nope in the configuration"), std::string::npos) << unknown.err;
+  auto no_calcom = ctl({"-c", config, "sync", "calcom", "--tenant", "shop"});
+  EXPECT_EQ(no_calcom.code, 1);
+  EXPECT_NE(no_calcom.err.find("tenant shop has no Cal.com account"), std::string::npos) << no_calcom.err;
+  const std::vector<std::vector<std::string>> usage = {
+      {"sync"}, {"sync", "calcom"}, {"sync", "calcom", "--tenant"}, {"sync", "calcom", "--tenant", ""},
+      {"sync", "chatwoot", "--tenant", "clinic"}};
+  for (const auto& args : usage) {
+    std::vector<std::string> with_config = {"-c", config};
+    with_config.insert(with_config.end(), args.begin(), args.end());
+    auto r = ctl(with_config);
+    EXPECT_EQ(r.code, 2) << args.size() << " " << r.out << r.err;
+    EXPECT_FALSE(r.err.empty());
+  }
+  std::remove(config.c_str());
+  EXPECT_EQ(total_jobs(), 0);
+}
+
+TEST_F(RecadoctlTest, SyncCalcomWithoutAConfigurationTakesAnyTenantAndSaysItWasNotChecked) {
+  auto r = ctl({"sync", "calcom", "--tenant", "anyone"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("tenant anyone is not checked"), std::string::npos) << r.err;
+  EXPECT_EQ(db.scalar("SELECT payload->>'tenant' || '|' || dedup_key FROM recado.jobs"),
+            "anyone|calcom_sync:manual:anyone");
 }
 
 }  // namespace
