@@ -1,52 +1,51 @@
 // recadoctl: the operator's view of the queues. Tables for people, --json for scripts.
-// Exit codes: 0 done, 1 refused or not found, 2 bad usage or configuration, 3 database
-// unreachable or failing.
-#include <CLI/CLI.hpp>
+// Exit codes (ctl_common.hpp): 0 done; 1 refused, not found or a check failed; 2 bad usage or
+// configuration, or a confirmation declined or impossible; 3 database unreachable or failing.
+// This file builds the command line, runs the chosen command, and holds the small commands;
+// ctl_jobs.cpp, ctl_status.cpp and ctl_completion.cpp hold the larger groups.
 #include <fmt/format.h>
-#include <pqxx/pqxx>
 
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <pqxx/pqxx>
 #include <set>
 
 #include "src/app.hpp"
 #include "src/breaker_store.hpp"
 #include "src/config.hpp"
 #include "src/conversation_store.hpp"
+#include "src/ctl_common.hpp"
 #include "src/job_request.hpp"
 #include "src/job_store.hpp"
-#include "src/local_postgres.hpp"
+#include "src/migrations.hpp"
 #include "src/queue_admin.hpp"
-#include "src/table.hpp"
 #include "src/time_format.hpp"
 
 namespace recado {
 
 namespace {
 
+using ctl::Cli;
+using ctl::Session;
 using json = nlohmann::json;
 
-std::string cell(const json& v) {
-  if (v.is_null()) return "-";
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_array()) {
-    std::string s;
-    for (const auto& e : v) s += (s.empty() ? "" : ",") + cell(e);
-    return s;
-  }
-  return v.dump();
-}
+constexpr const char* kFooter = R"(
+Examples:
+  recadoctl status                     queues, throughput, workers, breakers, pauses: one screen
+  recadoctl watch                      the same, redrawn in place every 2s (q or Ctrl-C quits)
+  recadoctl jobs list --queue llm_reply --state discarded
+  recadoctl dead --since 1h            why jobs were discarded, grouped by queue, kind and error
+  recadoctl jobs retry --queue whatsapp_send --state discarded --older-than 10m
+  recadoctl conversations show 12      a conversation and its last messages (text hidden)
+  recadoctl COMMAND --help             each command's options, with examples
 
-void table(const json& rows, const std::vector<std::string>& columns) {
-  std::vector<std::vector<std::string>> cells;
-  for (const auto& row : rows) {
-    std::vector<std::string> line;
-    for (const auto& c : columns) line.push_back(cell(row.value(c, json())));
-    cells.push_back(std::move(line));
-  }
-  print_table(std::cout, columns, cells);
-}
+Database: --database-url, else database.url from the configuration (-c, $RECADO_CONFIG) or
+$RECADO_DATABASE_URL, else the `recado dev` cluster under ./var/pg.
+--json (before or after the command): one JSON value on stdout; schemas in docs/recadoctl.md.
+Exit codes: 0 done; 1 refused, not found, or a check failed; 2 bad usage or configuration, or a
+confirmation declined or impossible (no terminal and no --yes); 3 database unreachable or failing.
+Shell completion: source <(recadoctl completion bash), or recadoctl completion zsh.)";
 
 // Where recadoctl finds the database: --database-url, then the configuration (file and
 // RECADO_DATABASE_URL), then a `recado dev` cluster under dev.data_dir.
@@ -56,24 +55,111 @@ std::string resolve_url(const std::string& flag, const Config& config) {
   const auto dir = std::filesystem::absolute(config.dev.data_dir).lexically_normal().string();
   if (std::filesystem::exists(dir + "/PG_VERSION"))
     return "postgresql:///recado?host=" + dir + "&user=postgres";
-  throw ConfigError("no database: pass --database-url, set RECADO_DATABASE_URL, or start `recado dev` here");
+  throw ConfigError(
+      "no database: pass --database-url, set RECADO_DATABASE_URL, or start `recado dev` here");
 }
 
-json breaker_json(const Breaker& b) {
-  auto time = [](const std::optional<Timestamp>& t) { return t ? json(format_rfc3339(*t)) : json(); };
-  return {{"name", b.name},
-          {"state", to_string(b.state)},
-          {"forced", b.forced},
-          {"failures_in_a_row", b.run_failures},
-          {"window_calls", b.window_calls},
-          {"window_failures", b.window_failures},
-          {"opened_at", time(b.opened_at)},
-          {"probe_at", time(b.probe_at)},
-          {"probes", b.probes},
-          {"last_error", b.last_error.empty() ? json() : json(b.last_error)},
-          {"transitions", b.transitions},
-          {"updated_at", format_rfc3339(b.updated_at)}};
+std::optional<std::string> optional(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
+
+// --- queues, queue pause|resume, workers ------------------------------------------------------
+
+void add_queue_commands(Cli& cli) {
+  auto* queues =
+      cli.app.add_subcommand("queues", "jobs per queue and state, oldest waiting job, paused flag");
+  queues->footer(R"(
+AVAILABLE jobs are due now, SCHEDULED ones later; COMPLETED, DISCARDED and CANCELLED count the
+finished jobs still kept (worker.completed_retention, worker.discarded_retention).
+--json: [{queue, paused, available, scheduled, running, retryable, completed, discarded,
+          cancelled, oldest_available_age_s}])");
+  cli.on(queues, [](Session& s) {
+    s.print(queue_admin::queues(s.db()),
+            {"queue", "paused", "available", "scheduled", "running", "retryable", "completed",
+             "discarded", "cancelled", "oldest_available_age_s"});
+    return 0;
+  });
+
+  auto* queue = cli.app.add_subcommand("queue", "pause or resume a queue");
+  queue->require_subcommand(1);
+  auto name = std::make_shared<std::string>();
+  for (const bool paused : {true, false}) {
+    auto* sub = queue->add_subcommand(
+        paused ? "pause" : "resume",
+        paused ? "stop workers claiming from a queue" : "let workers claim from a queue again");
+    sub->add_option("queue", *name, "queue name")->required();
+    sub->footer(
+        paused ? "\nRunning jobs finish; nothing new starts until `recadoctl queue resume QUEUE`.\n"
+                 "--json: {queue, paused}"
+               : "\n--json: {queue, paused}");
+    cli.on(sub, [name, paused](Session& s) {
+      queue_admin::set_paused(s.db(), *name, paused);
+      s.print(json{{"queue", *name}, {"paused", paused}}, {"queue", "paused"});
+      return 0;
+    });
+  }
+
+  auto* workers = cli.app.add_subcommand("workers", "live workers and their heartbeats");
+  workers->footer(R"(
+A worker beats every lease/3; one whose HEARTBEAT_AGE_S passes worker.lease is gone, and its
+jobs come back when their leases expire.
+--json: [{id, host, pid, queues, started_at, heartbeat_at, heartbeat_age_s, running}])");
+  cli.on(workers, [](Session& s) {
+    s.print(queue_admin::workers(s.db()),
+            {"id", "queues", "running", "started_at", "heartbeat_at", "heartbeat_age_s"});
+    return 0;
+  });
+}
+
+// --- enqueue ----------------------------------------------------------------------------------
+
+void add_enqueue_command(Cli& cli, const JobKindTable& kinds) {
+  struct Options {
+    std::string kind, queue = "default", payload = "{}", run_at, run_in, dedup, sequence;
+    int priority = 0, max_attempts = 0;
+  };
+  auto o = std::make_shared<Options>();
+  auto* enqueue = cli.app.add_subcommand("enqueue", "add a job");
+  enqueue->add_option("kind", o->kind, "job kind")->required();
+  enqueue->add_option("--queue", o->queue, "queue (default: default)");
+  enqueue->add_option("--payload", o->payload, "JSON object (default {})");
+  enqueue->add_option("--run-at", o->run_at, "RFC 3339 time to run at");
+  enqueue->add_option("--run-in", o->run_in, "delay such as 30s or 5m");
+  enqueue->add_option("--dedup-key", o->dedup, "no second live job with this key");
+  enqueue->add_option("--sequence-key", o->sequence,
+                      "jobs with this key run one at a time, in order");
+  enqueue->add_option("--priority", o->priority, "lower runs first (default 0)");
+  enqueue->add_option("--max-attempts", o->max_attempts, "attempts before discarding (default 25)");
+  enqueue->footer(R"(
+Examples:
+  recadoctl enqueue noop
+  recadoctl enqueue calcom_sync --queue calcom_sync --payload '{"tenant":"demo","mode":"full"}' --run-in 5m
+--json: {id, duplicate}; duplicate is true when a live job already held --dedup-key (its id).)");
+  cli.on(enqueue, [o, &kinds](Session& s) {
+    json body = {{"kind", o->kind}, {"queue", o->queue}, {"priority", o->priority}};
+    body["payload"] = json::parse(o->payload, nullptr, false);
+    if (body["payload"].is_discarded()) throw CLI::ValidationError("--payload", "not valid JSON");
+    if (!o->run_at.empty()) body["run_at"] = o->run_at;
+    if (!o->run_in.empty()) body["run_in"] = o->run_in;
+    if (!o->dedup.empty()) body["dedup_key"] = o->dedup;
+    if (!o->sequence.empty()) body["sequence_key"] = o->sequence;
+    if (o->max_attempts) body["max_attempts"] = o->max_attempts;
+    std::set<std::string> names;
+    for (const JobKind& k : kinds) names.insert(std::string(k.name));
+    auto parsed = parse_job_request(body.dump(), names, system_now());
+    if (auto* err = std::get_if<JobRequestError>(&parsed))
+      throw CLI::ValidationError("enqueue", err->reason);
+    auto r = job_store::enqueue(s.db(), {std::get<NewJob>(parsed)});
+    if (!r[0].id)
+      throw std::runtime_error(
+          "the job was not stored (its dedup key kept changing hands); try again");
+    job_store::notify(s.db(), {std::get<NewJob>(parsed).queue});
+    s.print(json{{"id", r[0].id}, {"duplicate", !r[0].inserted}}, {"id", "duplicate"});
+    return 0;
+  });
+}
+
+// --- conversations, pause, resume -------------------------------------------------------------
 
 json conversation_json(const conversation_store::Conversation& c) {
   return {{"id", c.id},
@@ -85,285 +171,401 @@ json conversation_json(const conversation_store::Conversation& c) {
           {"updated_at", format_rfc3339(c.updated_at)}};
 }
 
-json pauses_json(pqxx::connection& conn) {
-  json all = json::array();
-  for (const auto& p : conversation_store::pauses(conn))
-    all.push_back({{"scope", p.scope}, {"paused_at", format_rfc3339(p.paused_at)}, {"reason", p.reason}});
-  return all;
+// A message body on one table line: line breaks shown as \n.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r' || c == '\t') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void add_conversation_commands(Cli& cli) {
+  struct Options {
+    std::string tenant;
+    bool handed_off = false, show_text = false;
+    int limit = 50, messages = 20;
+    int64_t id = 0;
+  };
+  auto o = std::make_shared<Options>();
+  auto* conversations = cli.app.add_subcommand(
+      "conversations", "conversations; show one, hand one to a human or give it back");
+  conversations->require_subcommand(0, 1);
+  conversations->add_option("--tenant", o->tenant, "only this tenant's");
+  conversations->add_flag("--handed-off", o->handed_off, "only those a human has");
+  conversations->add_option("--limit", o->limit, "at most this many (default 50)")
+      ->check(CLI::Range(1, 100000));
+  conversations->footer(R"(
+Without a subcommand: the conversations, most recently changed first.
+--json: [{id, tenant, contact, handed_off, handed_off_at, handed_off_by, updated_at}])");
+  const std::vector<std::string> columns = {"id",         "tenant",        "contact",
+                                            "handed_off", "handed_off_by", "updated_at"};
+  cli.on(conversations, [o, columns](Session& s) {
+    json all = json::array();
+    for (const auto& c :
+         conversation_store::list(s.db(), optional(o->tenant), o->handed_off, o->limit))
+      all.push_back(conversation_json(c));
+    s.print(all, columns);
+    return 0;
+  });
+
+  auto* show = conversations->add_subcommand(
+      "show", "one conversation and its last messages (text hidden unless --show-text)");
+  show->add_option("id", o->id, "conversation id (see `recadoctl conversations`)")->required();
+  show->add_option("--messages", o->messages, "how many of the newest messages (default 20)")
+      ->check(CLI::Range(0, 10000));
+  show->add_flag("--show-text", o->show_text,
+                 "print what the messages say (hidden by default: it is the patients' text)");
+  show->footer(R"(
+Messages are listed oldest first, inbound (in) and outbound (out) with their origin (llm_reply,
+fallback, followup:RULE) and delivery status. Bodies are hidden, only their length shown,
+unless --show-text; phone numbers are shown as stored.
+--json: {conversation: {id, tenant, contact, name, handed_off, handed_off_at, handed_off_by,
+         last_inbound_at, replied_through, fallback_through, created_at, updated_at},
+         messages: [{id, at, direction, origin, kind, status, error, provider, job_id, sent_at,
+                     status_at, body (null unless --show-text), body_chars}],
+         messages_total, text_shown})");
+  cli.on(show, [o](Session& s) {
+    auto found = queue_admin::conversation(s.db(), o->id, o->messages, o->show_text);
+    if (!found) throw queue_admin::Refused("no conversation with id " + std::to_string(o->id));
+    if (s.as_json()) {
+      std::cout << found->dump(2) << "\n";
+      return 0;
+    }
+    const json& c = (*found)["conversation"];
+    for (const char* k : {"id", "tenant", "contact", "name", "handed_off", "handed_off_by",
+                          "handed_off_at", "last_inbound_at", "created_at", "updated_at"})
+      std::cout << fmt::format(
+          "{:<17}{}\n", k,
+          c[k].is_string() && c[k].get<std::string>().empty() ? "-" : ctl::cell(c[k]));
+    json rows = json::array();
+    for (const auto& m : (*found)["messages"]) {
+      json row = m;
+      row["body"] = o->show_text
+                        ? json(one_line(m.value("body", "")))
+                        : json(fmt::format("[hidden, {} chars]", m["body_chars"].get<int64_t>()));
+      rows.push_back(row);
+    }
+    std::cout << fmt::format("{:<17}{} newest of {}, oldest first{}\n", "messages", rows.size(),
+                             (*found)["messages_total"].get<int64_t>(),
+                             o->show_text ? "" : "; text hidden (--show-text shows it)");
+    if (!rows.empty())
+      ctl::print_rows(std::cout, rows,
+                      {"id", "at", "direction", "origin", "kind", "status", "body"});
+    return 0;
+  });
+
+  for (const bool take : {true, false}) {
+    auto* sub = conversations->add_subcommand(
+        take ? "handoff" : "resume",
+        take ? "a human takes the conversation: the bot stops answering it"
+             : "give the conversation back to the bot");
+    sub->add_option("id", o->id, "conversation id (see `recadoctl conversations`)")->required();
+    sub->footer(
+        "\n--json: {id, tenant, contact, handed_off, handed_off_at, handed_off_by, updated_at}");
+    cli.on(sub, [o, take, columns](Session& s) {
+      auto c = conversation_store::set_handed_off(s.db(), o->id, take, "recadoctl");
+      if (!c) throw queue_admin::Refused("no conversation with id " + std::to_string(o->id));
+      s.print(conversation_json(*c), columns);
+      return 0;
+    });
+  }
+
+  struct PauseOptions {
+    std::string tenant, reason;
+  };
+  auto p = std::make_shared<PauseOptions>();
+  auto* pause = cli.app.add_subcommand(
+      "pause", "emergency stop: nothing is sent for a tenant, or for all of them");
+  pause->add_option("--tenant", p->tenant, "only this tenant (default: every tenant)");
+  pause->add_option("--reason", p->reason, "why, for the record");
+  auto* resume = cli.app.add_subcommand("resume", "lift a pause set by `recadoctl pause`");
+  resume->add_option("--tenant", p->tenant,
+                     "the tenant paused alone (default: the pause of every tenant)");
+  for (auto* sub : {pause, resume}) {
+    sub->footer(
+        "\nPrints every pause in force afterwards.\n--json: [{scope (a tenant, or * for all), "
+        "paused_at, reason}]");
+    cli.on(sub, [p, pausing = sub == pause](Session& s) {
+      const std::string scope = p->tenant.empty() ? "*" : p->tenant;
+      const Config& config = s.config();
+      if (!p->tenant.empty() && !config.tenants.empty() && !config.tenant(p->tenant))
+        throw queue_admin::Refused("no tenant " + p->tenant + " in the configuration");
+      if (pausing) {
+        conversation_store::pause(s.db(), scope, p->reason);
+      } else if (!conversation_store::resume(s.db(), scope)) {
+        throw queue_admin::Refused(
+            scope == "*" ? "nothing is paused for every tenant (see `recadoctl pause --help`)"
+                         : "tenant " + scope + " is not paused on its own");
+      }
+      s.print(ctl::pauses_json(s.db()), {"scope", "paused_at", "reason"});
+      return 0;
+    });
+  }
+}
+
+// --- breakers ---------------------------------------------------------------------------------
+
+void add_breaker_commands(Cli& cli) {
+  auto name = std::make_shared<std::string>();
+  auto* breakers = cli.app.add_subcommand(
+      "breakers", "circuit breakers per provider endpoint; open, close or reset one");
+  breakers->require_subcommand(0, 1);
+  breakers->footer(R"(
+A breaker is named PROVIDER:TENANT (openai:clinic1). Open: calls snooze until a probe succeeds
+(at PROBE_AT); forced open: until `recadoctl breakers close NAME`.
+--json: [{name, state, forced, failures_in_a_row, window_calls, window_failures, opened_at,
+          probe_at, probes, last_error, transitions, updated_at}]; open and close print the one
+breaker as an object, reset prints {name, action}.)");
+  const std::vector<std::string> columns = {
+      "name",         "state",           "forced",   "failures_in_a_row",
+      "window_calls", "window_failures", "probe_at", "last_error",
+      "transitions"};
+  cli.on(breakers, [columns](Session& s) {
+    json all = json::array();
+    for (const Breaker& b : breaker_store::load_all(s.db())) all.push_back(ctl::breaker_json(b));
+    s.print(all, columns);
+    return 0;
+  });
+  auto* open =
+      breakers->add_subcommand("open", "force a breaker open: its calls snooze until it is closed");
+  open->add_option("name", *name, "breaker name, e.g. openai:clinic1")->required();
+  cli.on(open, [name, columns](Session& s) {
+    breaker_store::force_open(s.db(), *name, system_now());
+    s.print(ctl::breaker_json(*breaker_store::load(s.db(), *name)), columns);
+    return 0;
+  });
+  auto* close = breakers->add_subcommand("close", "close a breaker now and clear its counts");
+  close->add_option("name", *name, "breaker name")->required();
+  cli.on(close, [name, columns](Session& s) {
+    if (!breaker_store::force_close(s.db(), *name, system_now()))
+      throw queue_admin::Refused("no breaker named " + *name + " (see `recadoctl breakers`)");
+    s.print(ctl::breaker_json(*breaker_store::load(s.db(), *name)), columns);
+    return 0;
+  });
+  auto* reset =
+      breakers->add_subcommand("reset", "forget a breaker: counts, last error and history");
+  reset->add_option("name", *name, "breaker name")->required();
+  cli.on(reset, [name](Session& s) {
+    if (!breaker_store::reset(s.db(), *name))
+      throw queue_admin::Refused("no breaker named " + *name + " (see `recadoctl breakers`)");
+    s.print(json{{"name", *name}, {"action", "reset"}}, {"name", "action"});
+    return 0;
+  });
+}
+
+// --- sync calcom ------------------------------------------------------------------------------
+
+void add_sync_commands(Cli& cli) {
+  auto tenant = std::make_shared<std::string>();
+  auto* sync = cli.app.add_subcommand(
+      "sync", "fetch a provider's state now instead of waiting for its schedule");
+  sync->require_subcommand(1);
+  auto* calcom = sync->add_subcommand(
+      "calcom", "a full Cal.com sync of a tenant's bookings (one calcom_sync job)");
+  calcom->add_option("--tenant", *tenant, "the tenant")->required();
+  calcom->footer(R"(
+With a configuration (-c), the tenant must exist and have a Cal.com account. One manual sync
+waits per tenant: a second call while it waits or runs enqueues nothing and says so.
+--json: {id, tenant, duplicate})");
+  cli.on(calcom, [tenant](Session& s) {
+    const std::string& t = *tenant;
+    if (t.empty()) throw CLI::ValidationError("--tenant", "must not be empty");
+    const Config& config = s.config();
+    if (!config.tenants.empty() || !s.config_path().empty()) {
+      const TenantConfig* tc = config.tenant(t);
+      if (!tc)
+        throw queue_admin::Refused("no tenant " + t + " in the configuration (" + s.config_path() +
+                                   ")");
+      if (!tc->calcom.enabled())
+        throw queue_admin::Refused("tenant " + t + " has no Cal.com account (tenants." + t +
+                                   ".calcom.api_key)");
+    } else {
+      std::cerr << "recadoctl: no configuration (-c or RECADO_CONFIG): tenant " << t
+                << " is not checked; the worker discards the job if it does not know it\n";
+    }
+    // The scheduled sync's sequence key: a manual and a scheduled sync of a tenant never
+    // run at once. The dedup key keeps one manual sync waiting per tenant.
+    NewJob j;
+    j.queue = j.kind = "calcom_sync";
+    j.payload_json = json{{"tenant", t}, {"mode", "full"}}.dump();
+    j.dedup_key = "calcom_sync:manual:" + t;
+    j.sequence_key = "calcom_sync:" + t;
+    auto r = job_store::enqueue(s.db(), {j});
+    if (!r[0].id)
+      throw std::runtime_error(
+          "the job was not stored (its dedup key kept changing hands); try again");
+    if (r[0].inserted) job_store::notify(s.db(), {j.queue});
+    if (s.as_json()) {
+      std::cout << json{{"id", r[0].id}, {"tenant", t}, {"duplicate", !r[0].inserted}}.dump(2)
+                << "\n";
+    } else if (r[0].inserted) {
+      std::cout << "calcom_sync job " << r[0].id << " enqueued for tenant " << t
+                << " (see `recadoctl jobs show " << r[0].id << "`)\n";
+    } else {
+      std::cout << "a Cal.com sync of tenant " << t << " is already waiting or running: job "
+                << r[0].id << "; nothing enqueued\n";
+    }
+    return 0;
+  });
+}
+
+// --- migrate ----------------------------------------------------------------------------------
+
+// "2026-01-05 10:00:00 UTC" (migration_status) as RFC 3339.
+json applied_at_json(const std::string& text) {
+  if (text.size() < 19) return json();
+  return text.substr(0, 10) + "T" + text.substr(11, 8) + "Z";
+}
+
+void add_migrate_command(Cli& cli) {
+  auto check = std::make_shared<bool>(false);
+  auto* migrate =
+      cli.app.add_subcommand("migrate", "apply the database migrations this build carries");
+  migrate->add_flag("--check", *check,
+                    "apply nothing: exit 1 and list the pending migrations if any");
+  migrate->footer(R"(
+Migrations run in one transaction under an advisory lock: two processes migrating at once are
+safe. `recado migrate` does the same.
+--json: {applied, version, latest, migrations: [{version, name, applied_at}]};
+with --check: {version, latest, up_to_date, pending: [{version, name}]} (exit 1 when pending).)");
+  cli.on(migrate, [check](Session& s) {
+    auto& conn = s.db();
+    if (*check) {
+      json pending = json::array();
+      for (const auto& m : migration_status(conn))
+        if (m.applied_at.empty()) pending.push_back({{"version", m.version}, {"name", m.name}});
+      const int version = applied_migration_version(conn);
+      if (s.as_json()) {
+        std::cout << json{{"version", version},
+                          {"latest", latest_migration_version()},
+                          {"up_to_date", pending.empty()},
+                          {"pending", pending}}
+                         .dump(2)
+                  << "\n";
+      } else if (pending.empty()) {
+        std::cout << "schema is up to date (version " << version << ")\n";
+      } else {
+        std::cout << pending.size() << " migration(s) pending: the schema is at version " << version
+                  << ", this build needs " << latest_migration_version()
+                  << " (run `recadoctl migrate`)\n";
+        for (const auto& m : pending)
+          std::cout << fmt::format("  {:>3}  {}\n", m["version"].get<int>(), ctl::cell(m["name"]));
+      }
+      return pending.empty() ? 0 : ctl::kFailed;
+    }
+    const int applied = recado::migrate(conn);
+    json all = json::array();
+    for (const auto& m : migration_status(conn))
+      all.push_back({{"version", m.version},
+                     {"name", m.name},
+                     {"applied_at", applied_at_json(m.applied_at)}});
+    const int version = applied_migration_version(conn);
+    if (s.as_json()) {
+      std::cout << json{{"applied", applied},
+                        {"version", version},
+                        {"latest", latest_migration_version()},
+                        {"migrations", all}}
+                       .dump(2)
+                << "\n";
+    } else {
+      std::cout << (applied ? "applied " + std::to_string(applied) + " migration(s)"
+                            : "schema is up to date")
+                << ", now at version " << version << "\n";
+    }
+    return 0;
+  });
+}
+
+// The deepest command given: `jobs list` for `recadoctl --json jobs list --queue q`.
+const CLI::App* chosen(const CLI::App& app) {
+  const CLI::App* cur = &app;
+  for (auto subs = cur->get_subcommands(); !subs.empty(); subs = cur->get_subcommands())
+    cur = subs.front();
+  return cur;
 }
 
 }  // namespace
 
 int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
-  CLI::App app{"recadoctl: see and steer recado's queues"};
+  Cli cli;
+  CLI::App& app = cli.app;
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the command too: `recadoctl queues --json`
+  app.set_version_flag("--version", RECADO_VERSION);
+  app.footer(kFooter);
   std::string config_path, url_flag;
   if (const char* env = std::getenv("RECADO_CONFIG")) config_path = env;
   bool as_json = false;
   app.add_option("-c,--config", config_path, "YAML configuration file (default: $RECADO_CONFIG)");
-  app.add_option("--database-url", url_flag, "PostgreSQL URL (default: database.url from the configuration)");
+  app.add_option("--database-url", url_flag,
+                 "PostgreSQL URL (default: database.url from the configuration)");
   app.add_flag("--json", as_json, "print JSON for scripts instead of tables");
 
-  auto* queues = app.add_subcommand("queues", "jobs per queue and state, oldest waiting job, paused flag");
-
-  auto* jobs = app.add_subcommand("jobs", "list, show, retry and cancel jobs");
-  jobs->require_subcommand(1);
-  auto* list = jobs->add_subcommand("list", "the newest jobs, filtered");
-  queue_admin::JobFilter filter;
-  std::string list_queue, list_state;
-  list->add_option("--queue", list_queue, "only this queue");
-  list->add_option("--state", list_state, "available, scheduled, running, retryable, completed, discarded or cancelled")
-      ->check(CLI::IsMember({"available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"}));
-  list->add_option("--limit", filter.limit, "at most this many (default 50)")->check(CLI::Range(1, 100000));
-  auto* show = jobs->add_subcommand("show", "one job: payload, attempts, errors");
-  int64_t job_id = 0;
-  show->add_option("id", job_id, "job id")->required();
-  auto* retry = jobs->add_subcommand("retry", "run a job again now; --discarded for all discarded jobs");
-  int64_t retry_id = 0;
-  bool retry_discarded = false;
-  std::string retry_queue;
-  auto* retry_id_opt = retry->add_option("id", retry_id, "job id");
-  auto* retry_all = retry->add_flag("--discarded", retry_discarded, "every discarded job (of --queue)");
-  retry->add_option("--queue", retry_queue, "with --discarded: only this queue")->needs(retry_all);
-  retry_id_opt->excludes(retry_all);
-  auto* cancel = jobs->add_subcommand("cancel", "cancel a job that has not started");
-  int64_t cancel_id = 0;
-  cancel->add_option("id", cancel_id, "job id")->required();
-
-  auto* queue = app.add_subcommand("queue", "pause or resume a queue");
-  queue->require_subcommand(1);
-  std::string queue_name;
-  auto* pause = queue->add_subcommand("pause", "stop workers claiming from a queue");
-  pause->add_option("queue", queue_name, "queue name")->required();
-  auto* resume = queue->add_subcommand("resume", "let workers claim from a queue again");
-  resume->add_option("queue", queue_name, "queue name")->required();
-
-  auto* enqueue = app.add_subcommand("enqueue", "add a job");
-  std::string kind, eq_queue = "default", payload = "{}", run_at, run_in, dedup, sequence;
-  int priority = 0, max_attempts = 0;
-  enqueue->add_option("kind", kind, "job kind")->required();
-  enqueue->add_option("--queue", eq_queue, "queue (default: default)");
-  enqueue->add_option("--payload", payload, "JSON object (default {})");
-  enqueue->add_option("--run-at", run_at, "RFC 3339 time to run at");
-  enqueue->add_option("--run-in", run_in, "delay such as 30s or 5m");
-  enqueue->add_option("--dedup-key", dedup, "no second live job with this key");
-  enqueue->add_option("--sequence-key", sequence, "jobs with this key run one at a time, in order");
-  enqueue->add_option("--priority", priority, "lower runs first (default 0)");
-  enqueue->add_option("--max-attempts", max_attempts, "attempts before discarding (default 25)");
-
-  auto* workers = app.add_subcommand("workers", "live workers and their heartbeats");
-
-  auto* conversations = app.add_subcommand("conversations", "conversations; hand one to a human or give it back");
-  conversations->require_subcommand(0, 1);
-  std::string conv_tenant;
-  bool conv_handed_off = false;
-  int conv_limit = 50;
-  conversations->add_option("--tenant", conv_tenant, "only this tenant's");
-  conversations->add_flag("--handed-off", conv_handed_off, "only those a human has");
-  conversations->add_option("--limit", conv_limit, "at most this many (default 50)")->check(CLI::Range(1, 100000));
-  int64_t conversation_id = 0;
-  auto* handoff = conversations->add_subcommand("handoff", "a human takes the conversation: the bot stops answering it");
-  handoff->add_option("id", conversation_id, "conversation id (see `recadoctl conversations`)")->required();
-  auto* give_back = conversations->add_subcommand("resume", "give the conversation back to the bot");
-  give_back->add_option("id", conversation_id, "conversation id")->required();
-
-  std::string pause_tenant, pause_reason;
-  auto* pause_all = app.add_subcommand("pause", "emergency stop: nothing is sent for a tenant, or for all of them");
-  pause_all->add_option("--tenant", pause_tenant, "only this tenant (default: every tenant)");
-  pause_all->add_option("--reason", pause_reason, "why, for the record");
-  auto* resume_all = app.add_subcommand("resume", "lift a pause set by `recadoctl pause`");
-  resume_all->add_option("--tenant", pause_tenant, "the tenant paused alone (default: the pause of every tenant)");
-
-  auto* breakers = app.add_subcommand("breakers", "circuit breakers per provider endpoint; open, close or reset one");
-  breakers->require_subcommand(0, 1);
-  std::string breaker_name;
-  auto* breaker_open = breakers->add_subcommand("open", "force a breaker open: its calls snooze until it is closed");
-  breaker_open->add_option("name", breaker_name, "breaker name, e.g. openai:clinic1")->required();
-  auto* breaker_close = breakers->add_subcommand("close", "close a breaker now and clear its counts");
-  breaker_close->add_option("name", breaker_name, "breaker name")->required();
-  auto* breaker_reset = breakers->add_subcommand("reset", "forget a breaker: counts, last error and history");
-  breaker_reset->add_option("name", breaker_name, "breaker name")->required();
-
-  auto* sync = app.add_subcommand("sync", "fetch a provider's state now instead of waiting for its schedule");
-  sync->require_subcommand(1);
-  auto* sync_calcom = sync->add_subcommand("calcom", "a full Cal.com sync of a tenant's bookings (one calcom_sync job)");
-  std::string sync_tenant;
-  sync_calcom->add_option("--tenant", sync_tenant, "the tenant")->required();
+  ctl::add_status_commands(cli);
+  add_queue_commands(cli);
+  ctl::add_jobs_commands(cli);
+  add_enqueue_command(cli, kinds);
+  add_conversation_commands(cli);
+  add_breaker_commands(cli);
+  add_sync_commands(cli);
+  add_migrate_command(cli);
+  ctl::add_completion_command(cli);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return app.exit(e) == 0 ? ctl::kOk : ctl::kUsage;
+  }
+  const auto command = cli.commands.find(chosen(app));
+  if (command == cli.commands.end()) {  // a group without an action of its own; parse refuses those
+    std::cerr << app.help();
+    return ctl::kUsage;
   }
 
   try {
-    const Config config = load_config(config_path);
-    const std::string url = resolve_url(url_flag, config);
-    pqxx::connection conn(url);
-    auto print = [&](const json& value, const std::vector<std::string>& columns) {
-      if (as_json) {
-        std::cout << value.dump(2) << "\n";
-      } else {
-        table(value.is_array() ? value : json::array({value}), columns);
-      }
-    };
-
-    if (queues->parsed()) {
-      print(queue_admin::queues(conn), {"queue", "paused", "available", "scheduled", "running", "retryable",
-                                        "completed", "discarded", "cancelled", "oldest_available_age_s"});
-    } else if (list->parsed()) {
-      if (!list_queue.empty()) filter.queue = list_queue;
-      if (!list_state.empty()) filter.state = list_state;
-      print(queue_admin::list_jobs(conn, filter),
-            {"id", "queue", "kind", "state", "attempt", "max_attempts", "run_at", "last_error"});
-    } else if (show->parsed()) {
-      auto job = queue_admin::show_job(conn, job_id);
-      if (!job) throw queue_admin::Refused("no job with id " + std::to_string(job_id));
-      if (as_json) {
-        std::cout << job->dump(2) << "\n";
-      } else {
-        for (const char* k : {"id", "queue", "kind", "state", "scheduled", "attempt", "max_attempts",
-                              "priority", "run_at", "created_at", "attempted_at", "finished_at",
-                              "dedup_key", "sequence_key", "lease_owner", "lease_until"})
-          std::cout << fmt::format("{:<14}{}\n", k, cell((*job)[k]));
-        std::cout << fmt::format("{:<14}{}\n", "payload", (*job)["payload"].dump());
-        if (job->contains("result") && !(*job)["result"].is_null())  // what the handler kept (model, tokens, ...)
-          std::cout << fmt::format("{:<14}{}\n", "result", (*job)["result"].dump());
-        std::cout << "errors\n";
-        for (const auto& e : (*job)["errors"])
-          std::cout << fmt::format("  attempt {}  {}  {}\n", cell(e["attempt"]), cell(e["at"]), cell(e["error"]));
-      }
-    } else if (retry->parsed()) {
-      if (retry_discarded) {
-        const int n = queue_admin::retry_discarded(
-            conn, retry_queue.empty() ? std::nullopt : std::optional<std::string>(retry_queue));
-        if (as_json) {
-          std::cout << json{{"requeued", n}}.dump(2) << "\n";
-        } else {
-          std::cout << "requeued " << n << " discarded job(s)\n";
-        }
-      } else {
-        if (!*retry_id_opt) throw CLI::ValidationError("jobs retry", "give a job id or --discarded");
-        print(queue_admin::retry_job(conn, retry_id), {"id", "action"});
-      }
-    } else if (cancel->parsed()) {
-      print(queue_admin::cancel_job(conn, cancel_id), {"id", "action"});
-    } else if (pause->parsed() || resume->parsed()) {
-      queue_admin::set_paused(conn, queue_name, pause->parsed());
-      print(json{{"queue", queue_name}, {"paused", pause->parsed()}}, {"queue", "paused"});
-    } else if (enqueue->parsed()) {
-      json body = {{"kind", kind}, {"queue", eq_queue}, {"priority", priority}};
-      body["payload"] = json::parse(payload, nullptr, false);
-      if (body["payload"].is_discarded()) throw CLI::ValidationError("--payload", "not valid JSON");
-      if (!run_at.empty()) body["run_at"] = run_at;
-      if (!run_in.empty()) body["run_in"] = run_in;
-      if (!dedup.empty()) body["dedup_key"] = dedup;
-      if (!sequence.empty()) body["sequence_key"] = sequence;
-      if (max_attempts) body["max_attempts"] = max_attempts;
-      std::set<std::string> names;
-      for (const JobKind& k : kinds) names.insert(std::string(k.name));
-      auto parsed = parse_job_request(body.dump(), names, system_now());
-      if (auto* err = std::get_if<JobRequestError>(&parsed)) throw CLI::ValidationError("enqueue", err->reason);
-      auto r = job_store::enqueue(conn, {std::get<NewJob>(parsed)});
-      if (!r[0].id) throw std::runtime_error("the job was not stored (its dedup key kept changing hands); try again");
-      job_store::notify(conn, {std::get<NewJob>(parsed).queue});
-      print(json{{"id", r[0].id}, {"duplicate", !r[0].inserted}}, {"id", "duplicate"});
-    } else if (conversations->parsed()) {
-      const std::vector<std::string> columns = {"id", "tenant", "contact", "handed_off", "handed_off_by", "updated_at"};
-      if (handoff->parsed() || give_back->parsed()) {
-        auto c = conversation_store::set_handed_off(conn, conversation_id, handoff->parsed(), "recadoctl");
-        if (!c) throw queue_admin::Refused("no conversation with id " + std::to_string(conversation_id));
-        print(conversation_json(*c), columns);
-      } else {
-        json all = json::array();
-        for (const auto& c : conversation_store::list(
-                 conn, conv_tenant.empty() ? std::nullopt : std::optional<std::string>(conv_tenant), conv_handed_off,
-                 conv_limit))
-          all.push_back(conversation_json(c));
-        print(all, columns);
-      }
-    } else if (pause_all->parsed() || resume_all->parsed()) {
-      const std::string scope = pause_tenant.empty() ? "*" : pause_tenant;
-      if (!pause_tenant.empty() && !config.tenants.empty() && !config.tenant(pause_tenant))
-        throw queue_admin::Refused("no tenant " + pause_tenant + " in the configuration");
-      if (pause_all->parsed()) {
-        conversation_store::pause(conn, scope, pause_reason);
-      } else if (!conversation_store::resume(conn, scope)) {
-        throw queue_admin::Refused(scope == "*" ? "nothing is paused for every tenant (see `recadoctl pause --help`)"
-                                                : "tenant " + scope + " is not paused on its own");
-      }
-      print(pauses_json(conn), {"scope", "paused_at", "reason"});
-    } else if (breakers->parsed()) {
-      const std::vector<std::string> columns = {"name", "state", "forced", "failures_in_a_row", "window_calls",
-                                                "window_failures", "probe_at", "last_error", "transitions"};
-      if (breaker_open->parsed()) {
-        breaker_store::force_open(conn, breaker_name, system_now());
-      } else if (breaker_close->parsed()) {
-        if (!breaker_store::force_close(conn, breaker_name, system_now()))
-          throw queue_admin::Refused("no breaker named " + breaker_name + " (see `recadoctl breakers`)");
-      } else if (breaker_reset->parsed()) {
-        if (!breaker_store::reset(conn, breaker_name))
-          throw queue_admin::Refused("no breaker named " + breaker_name + " (see `recadoctl breakers`)");
-        print(json{{"name", breaker_name}, {"action", "reset"}}, {"name", "action"});
-        return 0;
-      }
-      if (breaker_open->parsed() || breaker_close->parsed()) {
-        print(breaker_json(*breaker_store::load(conn, breaker_name)), columns);
-      } else {
-        json all = json::array();
-        for (const Breaker& b : breaker_store::load_all(conn)) all.push_back(breaker_json(b));
-        print(all, columns);
-      }
-    } else if (sync_calcom->parsed()) {
-      if (sync_tenant.empty()) throw CLI::ValidationError("--tenant", "must not be empty");
-      if (!config.tenants.empty() || !config_path.empty()) {
-        const TenantConfig* t = config.tenant(sync_tenant);
-        if (!t) throw queue_admin::Refused("no tenant " + sync_tenant + " in the configuration (" + config_path + ")");
-        if (!t->calcom.enabled())
-          throw queue_admin::Refused("tenant " + sync_tenant + " has no Cal.com account (tenants." + sync_tenant +
-                                     ".calcom.api_key)");
-      } else {
-        std::cerr << "recadoctl: no configuration (-c or RECADO_CONFIG): tenant " << sync_tenant
-                  << " is not checked; the worker discards the job if it does not know it\n";
-      }
-      // The scheduled sync's sequence key: a manual and a scheduled sync of a tenant never
-      // run at once. The dedup key keeps one manual sync waiting per tenant.
-      NewJob j;
-      j.queue = j.kind = "calcom_sync";
-      j.payload_json = json{{"tenant", sync_tenant}, {"mode", "full"}}.dump();
-      j.dedup_key = "calcom_sync:manual:" + sync_tenant;
-      j.sequence_key = "calcom_sync:" + sync_tenant;
-      auto r = job_store::enqueue(conn, {j});
-      if (!r[0].id) throw std::runtime_error("the job was not stored (its dedup key kept changing hands); try again");
-      if (r[0].inserted) job_store::notify(conn, {j.queue});
-      if (as_json) {
-        std::cout << json{{"id", r[0].id}, {"tenant", sync_tenant}, {"duplicate", !r[0].inserted}}.dump(2) << "\n";
-      } else if (r[0].inserted) {
-        std::cout << "calcom_sync job " << r[0].id << " enqueued for tenant " << sync_tenant
-                  << " (see `recadoctl jobs show " << r[0].id << "`)\n";
-      } else {
-        std::cout << "a Cal.com sync of tenant " << sync_tenant << " is already waiting or running: job " << r[0].id
-                  << "; nothing enqueued\n";
-      }
-    } else if (workers->parsed()) {
-      print(queue_admin::workers(conn), {"id", "queues", "running", "started_at", "heartbeat_at", "heartbeat_age_s"});
+    if (!command->second.needs_database) {
+      Session session(Config{}, config_path, "", as_json);
+      return command->second.action(session);
     }
-    return 0;
+    Config config = load_config(config_path);
+    std::string url = resolve_url(url_flag, config);
+    Session session(std::move(config), config_path, std::move(url), as_json);
+    return command->second.action(session);
   } catch (const queue_admin::Refused& e) {
     std::cerr << "recadoctl: " << e.what() << "\n";
-    return 1;
+    return ctl::kFailed;
+  } catch (const ctl::NotConfirmed& e) {
+    std::cerr << "recadoctl: " << e.what() << "\n";
+    return ctl::kUsage;
   } catch (const CLI::Error& e) {
     std::cerr << "recadoctl: " << e.what() << "\n";
-    return 2;
+    return ctl::kUsage;
   } catch (const ConfigError& e) {
     std::cerr << "recadoctl: configuration error: " << e.what() << "\n";
-    return 2;
+    return ctl::kUsage;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "recadoctl: " << e.what() << "\n";
+    return ctl::kUsage;
+  } catch (const pqxx::undefined_table& e) {
+    std::cerr << "recadoctl: database error: " << e.what()
+              << (std::string(e.what()).ends_with("\n") ? "" : "\n")
+              << "recadoctl: is the schema there? `recadoctl migrate --check` says\n";
+    return ctl::kUnreachable;
   } catch (const pqxx::failure& e) {
-    std::cerr << "recadoctl: database error: " << e.what();
-    return 3;
+    std::string what = e.what();
+    if (what.empty() || what.back() != '\n') what += '\n';
+    std::cerr << "recadoctl: database error: " << what;
+    return ctl::kUnreachable;
   } catch (const std::exception& e) {
     std::cerr << "recadoctl: " << e.what() << "\n";
-    return 3;
+    return ctl::kUnreachable;
   }
 }
 

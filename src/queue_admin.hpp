@@ -9,6 +9,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "src/clock.hpp"
 
 namespace recado::queue_admin {
 
@@ -25,6 +28,9 @@ nlohmann::json queues(pqxx::connection& conn);
 struct JobFilter {
   std::optional<std::string> queue;
   std::optional<std::string> state;  // a JobState name; "scheduled" = available in future
+  std::optional<std::string> kind;
+  std::optional<std::string> tenant;     // payload->>'tenant'
+  std::optional<Duration> older_than;    // finished jobs by finished_at, live ones by created_at
   int limit = 50;
 };
 // Newest first: [{id, queue, kind, state, attempt, max_attempts, priority, run_at,
@@ -40,6 +46,51 @@ nlohmann::json retry_job(pqxx::connection& conn, int64_t id);
 int retry_discarded(pqxx::connection& conn, const std::optional<std::string>& queue);
 // Cancels a job that is waiting. Throws Refused for a running or finished job.
 nlohmann::json cancel_job(pqxx::connection& conn, int64_t id);
+// Deletes a job for good, finished or waiting: {id, action: "deleted", state}. Throws
+// Refused for a running job or an unknown id. A waiting job deleted leaves no trace (cancel
+// keeps a record).
+nlohmann::json delete_job(pqxx::connection& conn, int64_t id);
+
+// Bulk actions: every job matching a filter, in one statement, at most `limit` (the oldest
+// by id) per call. Running jobs are never touched.
+enum class BulkAction { retry, cancel, remove };
+const char* to_string(BulkAction action);  // "retry", "cancel", "delete"
+struct BulkFilter {
+  std::optional<std::string> queue, kind, tenant;
+  std::vector<std::string> states;  // job states as `jobs list` names them; empty: the default
+  std::optional<Duration> older_than;
+};
+inline constexpr int kBulkLimit = 10000;
+// The states an action may touch (retry and delete: all but running; cancel: the waiting
+// ones), and those it takes when the filter names none (retry: discarded; cancel: every
+// waiting one; delete: every finished one).
+const std::vector<std::string>& bulk_states(BulkAction action);
+const std::vector<std::string>& bulk_default_states(BulkAction action);
+// How many jobs the action would touch now, without the limit.
+int64_t bulk_count(pqxx::connection& conn, BulkAction action, const BulkFilter& filter);
+// Applies it: {matched (picked, at most limit), plus per action: retry {requeued (finished
+// jobs back in the queue), run_now (waiting jobs due now), skipped (their dedup key is held
+// by a live job, or they started meanwhile)}, cancel {cancelled, skipped}, delete {deleted,
+// skipped}}.
+nlohmann::json bulk_apply(pqxx::connection& conn, BulkAction action, const BulkFilter& filter,
+                          int limit = kBulkLimit);
+
+// Discarded jobs grouped by queue, kind and last error (its first 80 characters), most
+// frequent first: {groups: [{queue, kind, error, count, newest_at, oldest_at, newest_id}],
+// total}.
+nlohmann::json dead(pqxx::connection& conn, const std::optional<Duration>& since,
+                    const std::optional<std::string>& queue, int limit);
+
+// The one-screen summary (`recadoctl status`, which adds breakers and pauses): {generated_at,
+// window_s, queues, paused_queues, workers, workers_live, stuck}; docs/recadoctl.md has the
+// schema. `window` is how far back throughput and timings look; a worker is live when its
+// heartbeat is younger than `lease`, and a job running longer than `lease` (or past its
+// lease) is reported stuck. Queues and stuck jobs are read in one snapshot.
+nlohmann::json status(pqxx::connection& conn, Duration window, Duration lease);
+
+// A conversation and its newest `messages` messages, oldest first; bodies are null (their
+// length kept) unless `show_text`. nullopt when no conversation has that id.
+std::optional<nlohmann::json> conversation(pqxx::connection& conn, int64_t id, int messages, bool show_text);
 
 void set_paused(pqxx::connection& conn, const std::string& queue, bool paused);
 

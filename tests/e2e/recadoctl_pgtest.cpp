@@ -19,6 +19,7 @@
 #include "src/breaker_store.hpp"
 #include "src/conversation_store.hpp"
 #include "src/job_store.hpp"
+#include "src/migrations.hpp"
 #include "src/queue_admin.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/pg_harness.hpp"
@@ -577,7 +578,10 @@ TEST_F(RecadoctlTest, RetryNeedsAnIdOrDiscardedButNotBoth) {
   const int64_t id = finished_job("q", JobFinish::Action::discard, "e");
   EXPECT_EQ(ctl({"jobs", "retry"}).code, 2);
   EXPECT_EQ(ctl({"jobs", "retry", std::to_string(id), "--discarded"}).code, 2);
-  EXPECT_EQ(ctl({"jobs", "retry", "--queue", "q"}).code, 2);  // --queue needs --discarded
+  // --queue alone is a bulk retry now: without a terminal and without --yes it is refused.
+  EXPECT_EQ(ctl({"jobs", "retry", "--queue", "q"}).code, 2);
+  EXPECT_EQ(ctl({"jobs", "retry", std::to_string(id), "--queue", "q"}).code, 2);  // an id or filters
+  EXPECT_EQ(ctl({"jobs", "retry", "--discarded", "--kind", "noop"}).code, 2);     // the shorthand takes --queue only
   EXPECT_EQ(state_of(id), "finished:discarded");
 }
 
@@ -791,12 +795,659 @@ TEST_F(RecadoctlTest, WorkersShowsARegisteredWorkerAndItsRunningJobs) {
   EXPECT_EQ(ctl_json({"workers"}), json::array());
 }
 
+// --- jobs delete --------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, DeleteRemovesAFinishedOrWaitingJobForGoodAndRefusesARunningOne) {
+  const int64_t discarded = finished_job("q", JobFinish::Action::discard, "broken");
+  NewJob later = job("q");
+  later.run_at = system_now() + 1h;
+  const int64_t scheduled = enqueue(later);
+  const int64_t running = running_job("r");
+
+  json r = ctl_json({"jobs", "delete", std::to_string(discarded)});
+  EXPECT_EQ(r, json({{"id", discarded}, {"action", "deleted"}, {"state", "discarded"}}));
+  EXPECT_EQ(state_of(discarded), "none");
+  auto human = ctl({"jobs", "delete", std::to_string(scheduled)});
+  ASSERT_EQ(human.code, 0) << human.err;
+  EXPECT_EQ(row_starting_with(human.out, std::to_string(scheduled)),
+            (std::vector<std::string>{std::to_string(scheduled), "deleted", "scheduled"}))
+      << human.out;
+  EXPECT_EQ(state_of(scheduled), "none");
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs_finished"), 0);  // no record kept, unlike cancel
+
+  const std::string sid = std::to_string(running);
+  auto refused = ctl({"jobs", "delete", sid});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("job " + sid + " is running on worker " + kWorker), std::string::npos) << refused.err;
+  EXPECT_EQ(state_of(running), "running");
+  auto missing = ctl({"--json", "jobs", "delete", "777777"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no job with id 777777"), std::string::npos) << missing.err;
+  EXPECT_EQ(missing.out, "");
+}
+
+// --- bulk retry, cancel, delete -----------------------------------------------------------
+
+TEST_F(RecadoctlTest, BulkActionsWithoutATerminalOrYesAreRefusedWithExit2AndTouchNothing) {
+  const int64_t d1 = finished_job("a", JobFinish::Action::discard, "x");
+  const int64_t d2 = finished_job("a", JobFinish::Action::discard, "y");
+  const int64_t waiting = enqueue(job("a"));
+  const std::map<std::string, std::string> said = {
+      {"retry", "this will retry 2 job(s) (queue=a, state=discarded)"},
+      {"cancel", "this will cancel 1 job(s) (queue=a, state=available|scheduled|retryable)"},
+      {"delete", "this will delete 2 job(s) (queue=a, state=completed|discarded|cancelled)"}};
+  for (const auto& [verb, line] : said) {
+    for (bool as_json : {false, true}) {
+      SCOPED_TRACE(verb + (as_json ? " --json" : ""));
+      std::vector<std::string> args = {"jobs", verb, "--queue", "a"};
+      if (as_json) args.push_back("--json");
+      auto r = ctl(args);
+      EXPECT_EQ(r.code, 2);
+      EXPECT_EQ(r.out, "");
+      EXPECT_NE(r.err.find(line), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("not a terminal"), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("add --yes"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_EQ(state_of(d1), "finished:discarded");
+  EXPECT_EQ(state_of(d2), "finished:discarded");
+  EXPECT_EQ(state_of(waiting), "available");
+  EXPECT_EQ(total_jobs(), 3);
+}
+
+TEST_F(RecadoctlTest, BulkRetryWithYesRequeuesOnlyTheDiscardedJobsEveryFilterMatches) {
+  NewJob clinic = job("a", "noop");
+  clinic.payload_json = R"({"tenant":"clinic"})";
+  NewJob shop = clinic;
+  shop.payload_json = R"({"tenant":"shop"})";
+  NewJob sleeper = clinic;
+  sleeper.kind = "sleep";
+  const int64_t match = finished_job("a", JobFinish::Action::discard, "old", clinic);
+  const int64_t too_new = finished_job("a", JobFinish::Action::discard, "new", clinic);
+  const int64_t other_tenant = finished_job("a", JobFinish::Action::discard, "old", shop);
+  const int64_t other_kind = finished_job("a", JobFinish::Action::discard, "old", sleeper);
+  const int64_t completed = finished_job("a", JobFinish::Action::complete, "", clinic);
+  const int64_t other_queue = finished_job("b", JobFinish::Action::discard, "old", clinic);
+  db.scalar("UPDATE recado.jobs_finished SET finished_at = now() - interval '2 hours' WHERE id <> " +
+            std::to_string(too_new));
+
+  test::WakeupListener wakeups(db.url());
+  json r = ctl_json({"jobs", "retry", "--queue", "a", "--kind", "noop", "--tenant", "clinic", "--older-than", "1h",
+                     "--yes"});
+  EXPECT_EQ(r, json({{"action", "retry"},
+                     {"filter",
+                      {{"queue", "a"}, {"states", {"discarded"}}, {"kind", "noop"}, {"tenant", "clinic"},
+                       {"older_than_s", 3600.0}}},
+                     {"limit", 10000},
+                     {"more", false},
+                     {"matched", 1},
+                     {"requeued", 1},
+                     {"run_now", 0},
+                     {"skipped", 0}}));
+  EXPECT_TRUE(wakeups.woken("a"));
+  EXPECT_EQ(state_of(match), "available");
+  EXPECT_EQ(db.scalar("SELECT attempt FROM recado.jobs WHERE id = " + std::to_string(match)), "0");
+  for (int64_t id : {too_new, other_tenant, other_kind, other_queue}) EXPECT_EQ(state_of(id), "finished:discarded") << id;
+  EXPECT_EQ(state_of(completed), "finished:completed");
+
+  // The human form says what it did and with which filter.
+  auto again = ctl({"jobs", "retry", "--queue", "b", "-y"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("retried 1 job(s) (queue=b, state=discarded): 1 back in their queue"), std::string::npos)
+      << again.out;
+  EXPECT_EQ(state_of(other_queue), "available");
+}
+
+TEST_F(RecadoctlTest, BulkRetryMakesWaitingJobsDueAndSkipsDedupKeysALiveJobHolds) {
+  const int64_t retryable = finished_job("q", JobFinish::Action::retry, "later");  // due in an hour
+  NewJob later = job("q");
+  later.run_at = system_now() + 1h;
+  const int64_t scheduled = enqueue(later);
+  const int64_t running = running_job("q2");
+  json r = ctl_json({"jobs", "retry", "--state", "retryable", "--state", "scheduled", "--yes"});
+  EXPECT_EQ(r["filter"]["states"], json({"retryable", "scheduled"}));
+  EXPECT_EQ(r["matched"], 2);
+  EXPECT_EQ(r["run_now"], 2);
+  EXPECT_EQ(r["requeued"], 0);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.jobs WHERE run_at <= now() AND id IN (" + std::to_string(retryable) +
+                     "," + std::to_string(scheduled) + ")"),
+            2);
+  EXPECT_EQ(state_of(running), "running");
+
+  NewJob keyed = job("k");
+  keyed.dedup_key = "invoice-7";
+  const int64_t held = finished_job("k", JobFinish::Action::discard, "e", keyed);
+  const int64_t holder = enqueue(keyed);
+  json skipped = ctl_json({"jobs", "retry", "--queue", "k", "--yes"});
+  EXPECT_EQ(skipped["matched"], 1);
+  EXPECT_EQ(skipped["requeued"], 0);
+  EXPECT_EQ(skipped["skipped"], 1);
+  EXPECT_EQ(state_of(held), "finished:discarded");
+  EXPECT_EQ(state_of(holder), "available");
+}
+
+TEST_F(RecadoctlTest, BulkCancelTakesEveryWaitingJobButNeverARunningOne) {
+  const int64_t running = running_job("q");
+  const int64_t a1 = enqueue(job("q"));
+  const int64_t a2 = enqueue(job("q"));
+  NewJob later = job("q");
+  later.run_at = system_now() + 1h;
+  const int64_t scheduled = enqueue(later);
+  const int64_t elsewhere = enqueue(job("other"));
+  auto r = ctl({"jobs", "cancel", "--queue", "q", "--yes"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "cancelled 3 job(s) (queue=q, state=available|scheduled|retryable)\n");
+  for (int64_t id : {a1, a2, scheduled}) EXPECT_EQ(state_of(id), "finished:cancelled") << id;
+  EXPECT_EQ(state_of(running), "running");
+  EXPECT_EQ(state_of(elsewhere), "available");
+  EXPECT_EQ(job_store::finish(conn, {{running, 1, JobFinish::Action::complete, {}, {}}}, kWorker).completed, 1);
+
+  // Only the scheduled state of "other"'s jobs: none.
+  json none = ctl_json({"jobs", "cancel", "--queue", "other", "--state", "scheduled"});
+  EXPECT_EQ(none["matched"], 0);
+  EXPECT_EQ(none["cancelled"], 0);
+  EXPECT_EQ(state_of(elsewhere), "available");
+}
+
+TEST_F(RecadoctlTest, BulkDeleteTakesFinishedJobsUnlessStatesAreNamed) {
+  const int64_t completed = finished_job("q", JobFinish::Action::complete);
+  const int64_t discarded = finished_job("q", JobFinish::Action::discard, "e");
+  const int64_t cancelled = enqueue(job("q"));
+  queue_admin::cancel_job(conn, cancelled);
+  const int64_t waiting = enqueue(job("q"));
+  const int64_t running = running_job("r");
+  db.scalar("UPDATE recado.jobs SET queue = 'q' WHERE id = " + std::to_string(running));
+
+  json r = ctl_json({"jobs", "delete", "--queue", "q", "--yes"});
+  EXPECT_EQ(r["filter"]["states"], json({"completed", "discarded", "cancelled"}));
+  EXPECT_EQ(r["matched"], 3);
+  EXPECT_EQ(r["deleted"], 3);
+  for (int64_t id : {completed, discarded, cancelled}) EXPECT_EQ(state_of(id), "none") << id;
+  EXPECT_EQ(state_of(waiting), "available");
+
+  auto named = ctl({"jobs", "delete", "--queue", "q", "--state", "available", "--yes"});
+  ASSERT_EQ(named.code, 0) << named.err;
+  EXPECT_EQ(named.out, "deleted 1 job(s) (queue=q, state=available)\n");
+  EXPECT_EQ(state_of(waiting), "none");
+  EXPECT_EQ(state_of(running), "running");  // not a state delete takes
+}
+
+TEST_F(RecadoctlTest, BulkActionWithNothingMatchingSaysSoAndExits0WithoutAsking) {
+  finished_job("q", JobFinish::Action::discard, "e");
+  auto r = ctl({"jobs", "delete", "--queue", "nope"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "no job matches (queue=nope, state=completed|discarded|cancelled): nothing to delete\n");
+  EXPECT_EQ(total_jobs(), 1);
+}
+
+TEST_F(RecadoctlTest, BulkActionTouchesAtMost10000JobsPerRunAndSaysMoreRemain) {
+  db.scalar(
+      "INSERT INTO recado.jobs_finished (id, queue, kind, payload, priority, run_at, state, attempt, max_attempts, "
+      "errors, created_at) SELECT g, 'big', 'noop', '{}', 0, now(), 'completed', 1, 25, '[]', now() "
+      "FROM generate_series(1000001, 1010003) g");
+  auto refused = ctl({"jobs", "delete", "--queue", "big"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("this will delete 10000 job(s) (queue=big, state=completed|discarded|cancelled): 10003 "
+                             "match, and one run takes at most 10000 (the oldest)"),
+            std::string::npos)
+      << refused.err;
+  json first = ctl_json({"jobs", "delete", "--queue", "big", "--yes"});
+  EXPECT_EQ(first["deleted"], 10000);
+  EXPECT_EQ(first["more"], true);
+  EXPECT_EQ(db.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM recado.jobs_finished"), "1010001,1010002,1010003");
+  auto second = ctl({"jobs", "delete", "--queue", "big", "--yes"});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(second.out, "deleted 3 job(s) (queue=big, state=completed|discarded|cancelled)\n");
+  EXPECT_EQ(total_jobs(), 0);
+}
+
+TEST_F(RecadoctlTest, JobsListTakesTheBulkFilters) {
+  NewJob clinic = job("a", "noop");
+  clinic.payload_json = R"({"tenant":"clinic"})";
+  const int64_t old_one = enqueue(clinic);
+  const int64_t new_one = enqueue(clinic);
+  NewJob other = job("a", "sleep");
+  other.payload_json = R"({"tenant":"shop"})";
+  enqueue(other);
+  db.scalar("UPDATE recado.jobs SET created_at = now() - interval '3 hours' WHERE id = " + std::to_string(old_one));
+  EXPECT_EQ(ids_of(ctl_json({"jobs", "list", "--tenant", "clinic"})), (std::vector<int64_t>{new_one, old_one}));
+  EXPECT_EQ(ids_of(ctl_json({"jobs", "list", "--kind", "noop", "--older-than", "2h"})), (std::vector<int64_t>{old_one}));
+  EXPECT_EQ(ctl_json({"jobs", "list", "--kind", "nope"}), json::array());
+}
+
+// --- dead ---------------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, DeadGroupsDiscardedJobsByQueueKindAndTruncatedError) {
+  std::vector<int64_t> smtp;
+  for (int i = 0; i < 3; ++i) smtp.push_back(finished_job("mail", JobFinish::Action::discard, "smtp 550 no such user"));
+  finished_job("mail", JobFinish::Action::discard, "timeout");
+  finished_job("other", JobFinish::Action::discard, "smtp 550 no such user", job("other", "sleep"));
+  const std::string long_error(120, 'e');
+  finished_job("mail", JobFinish::Action::discard, long_error + "A");
+  const int64_t long_newest = finished_job("mail", JobFinish::Action::discard, long_error + "B");
+  finished_job("mail", JobFinish::Action::complete);
+  const int64_t old = finished_job("mail", JobFinish::Action::discard, "gone long ago");
+  db.scalar("UPDATE recado.jobs_finished SET finished_at = now() - interval '2 hours' WHERE id = " + std::to_string(old));
+
+  json d = ctl_json({"dead"});
+  EXPECT_EQ(d["total"], 8);
+  EXPECT_TRUE(d["since_s"].is_null());
+  ASSERT_EQ(d["groups"].size(), 5u) << d.dump(2);
+  const json& top = d["groups"][0];
+  EXPECT_EQ(top["queue"], "mail");
+  EXPECT_EQ(top["kind"], "noop");
+  EXPECT_EQ(top["error"], "smtp 550 no such user");
+  EXPECT_EQ(top["count"], 3);
+  EXPECT_EQ(top["newest_id"], smtp.back());
+  EXPECT_TRUE(top["newest_at"].is_string());
+  EXPECT_TRUE(top["oldest_at"].is_string());
+  const json& truncated = d["groups"][1];  // two errors alike in their first 80 characters
+  EXPECT_EQ(truncated["count"], 2);
+  EXPECT_EQ(truncated["error"], std::string(77, 'e') + "...");
+  EXPECT_EQ(truncated["newest_id"], long_newest);
+  for (const auto& g : d["groups"]) {
+    std::set<std::string> keys;
+    for (auto it = g.begin(); it != g.end(); ++it) keys.insert(it.key());
+    EXPECT_EQ(keys, (std::set<std::string>{"queue", "kind", "error", "count", "newest_at", "oldest_at", "newest_id"}));
+  }
+
+  json recent = ctl_json({"dead", "--since", "1h"});
+  EXPECT_EQ(recent["total"], 7);
+  EXPECT_EQ(recent["since_s"], 3600.0);
+  json other = ctl_json({"dead", "--queue", "other"});
+  ASSERT_EQ(other["groups"].size(), 1u);
+  EXPECT_EQ(other["groups"][0]["kind"], "sleep");
+  EXPECT_EQ(ctl_json({"dead", "--limit", "1"})["groups"].size(), 1u);
+
+  auto human = ctl({"dead", "--since", "1h"});
+  ASSERT_EQ(human.code, 0) << human.err;
+  auto lines = lines_of(human.out);
+  ASSERT_GE(lines.size(), 3u) << human.out;
+  EXPECT_EQ(words_of(lines[0]),
+            (std::vector<std::string>{"COUNT", "QUEUE", "KIND", "NEWEST_AT", "OLDEST_AT", "NEWEST_ID", "ERROR"}));
+  auto first = words_of(lines[1]);
+  ASSERT_GE(first.size(), 7u) << lines[1];
+  EXPECT_EQ(std::vector<std::string>(first.begin(), first.begin() + 3), (std::vector<std::string>{"3", "mail", "noop"}));
+  EXPECT_NE(lines[1].find("smtp 550 no such user"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines.back(), "7 discarded job(s) in the last 1h");
+}
+
+// --- status -------------------------------------------------------------------------------
+
+std::set<std::string> keys_of(const json& object) {
+  std::set<std::string> keys;
+  for (auto it = object.begin(); it != object.end(); ++it) keys.insert(it.key());
+  return keys;
+}
+
+TEST_F(RecadoctlTest, StatusJsonHasQueuesThroughputTimingsWorkersBreakersPausesAndStuckJobs) {
+  const int64_t oldest = every_state_in_mail();  // its running job started now: not stuck
+  // Finished in the window, with known timings: waited 2 s and 6 s, ran 1 s and 4 s.
+  const int64_t done = finished_job("timed", JobFinish::Action::complete);
+  const int64_t failed = finished_job("timed", JobFinish::Action::discard, "e");
+  db.scalar("UPDATE recado.jobs_finished SET finished_at = now() - interval '10 seconds', "
+            "attempted_at = now() - interval '14 seconds', run_at = now() - interval '20 seconds' WHERE id = " +
+            std::to_string(done));
+  db.scalar("UPDATE recado.jobs_finished SET finished_at = now() - interval '10 seconds', "
+            "attempted_at = now() - interval '11 seconds', run_at = now() - interval '13 seconds' WHERE id = " +
+            std::to_string(failed));
+  const int64_t long_ago = finished_job("timed", JobFinish::Action::complete);
+  db.scalar("UPDATE recado.jobs_finished SET finished_at = now() - interval '1 hour' WHERE id = " +
+            std::to_string(long_ago));
+  // A job running for 2 minutes (lease renewed) and one whose lease expired.
+  const int64_t slow = running_job("slow");
+  db.scalar("UPDATE recado.jobs SET attempted_at = now() - interval '2 minutes' WHERE id = " + std::to_string(slow));
+  const int64_t orphan = running_job("orphan");
+  db.scalar("UPDATE recado.jobs SET attempted_at = now() - interval '40 seconds', lease_until = now() - interval '5 "
+            "seconds' WHERE id = " + std::to_string(orphan));
+  job_store::heartbeat(conn, "live-worker", "host-a", 11, {"mail"}, {}, 30s);
+  job_store::heartbeat(conn, "gone-worker", "host-b", 22, {"mail"}, {}, 30s);
+  db.scalar("UPDATE recado.workers SET heartbeat_at = now() - interval '5 minutes' WHERE id = 'gone-worker'");
+  breaker_store::force_open(conn, "openai:clinic", system_now());
+  BreakerReport fine;
+  fine.add(false, "");
+  breaker_store::report(conn, "evolution:clinic", fine, BreakerConfig{}, system_now());
+  conversation_store::pause(conn, "clinic", "wrong prompt");
+  queue_admin::set_paused(conn, "other", true);
+
+  json st = ctl_json({"status"});
+  EXPECT_EQ(keys_of(st), (std::set<std::string>{"generated_at", "window_s", "queues", "paused_queues", "workers",
+                                                "workers_live", "breakers", "pauses", "stuck"}));
+  EXPECT_EQ(st["window_s"], 300.0);
+  ASSERT_EQ(st["queues"].size(), 5u) << st.dump(2);  // mail, orphan, other, slow, timed
+  const std::set<std::string> queue_keys = {
+      "queue", "paused", "available", "scheduled", "running", "retryable", "oldest_available_age_s",
+      "completed_window", "discarded_window", "cancelled_window", "throughput_per_min", "wait_mean_s",
+      "wait_p95_s", "run_mean_s", "run_p95_s"};
+  for (const auto& q : st["queues"]) EXPECT_EQ(keys_of(q), queue_keys) << q.dump();
+  const json& mail = st["queues"][0];
+  EXPECT_EQ(mail["queue"], "mail");
+  EXPECT_EQ(mail["available"], 2);
+  EXPECT_EQ(mail["scheduled"], 1);
+  EXPECT_EQ(mail["running"], 1);
+  EXPECT_EQ(mail["retryable"], 1);
+  EXPECT_EQ(mail["completed_window"], 1);
+  EXPECT_EQ(mail["discarded_window"], 1);
+  EXPECT_EQ(mail["cancelled_window"], 1);
+  EXPECT_GE(mail["oldest_available_age_s"].get<double>(), 90.0);
+  const json& timed = st["queues"][4];
+  EXPECT_EQ(timed["queue"], "timed");
+  EXPECT_EQ(timed["completed_window"], 1);  // the one finished an hour ago is outside the window
+  EXPECT_EQ(timed["discarded_window"], 1);
+  EXPECT_DOUBLE_EQ(timed["throughput_per_min"].get<double>(), 0.4);  // 2 jobs in 5 minutes
+  EXPECT_NEAR(timed["wait_mean_s"].get<double>(), 4.0, 0.01);
+  EXPECT_NEAR(timed["wait_p95_s"].get<double>(), 5.8, 0.01);  // 2 + 0.95 * (6 - 2)
+  EXPECT_NEAR(timed["run_mean_s"].get<double>(), 2.5, 0.01);
+  EXPECT_NEAR(timed["run_p95_s"].get<double>(), 3.85, 0.01);
+  EXPECT_TRUE(st["queues"][3]["wait_p95_s"].is_null());  // "slow": nothing finished
+  EXPECT_EQ(st["queues"][2]["paused"], true);
+  EXPECT_EQ(st["paused_queues"], json({"other"}));
+
+  EXPECT_EQ(st["workers_live"], 1);
+  ASSERT_EQ(st["workers"].size(), 2u);
+  for (const auto& w : st["workers"]) EXPECT_EQ(w["live"], w["id"] == "live-worker") << w.dump();
+  ASSERT_EQ(st["breakers"].size(), 1u);  // the closed one is left out
+  EXPECT_EQ(st["breakers"][0]["name"], "openai:clinic");
+  EXPECT_EQ(st["breakers"][0]["forced"], true);
+  ASSERT_EQ(st["pauses"].size(), 1u);
+  EXPECT_EQ(st["pauses"][0]["scope"], "clinic");
+  EXPECT_EQ(st["pauses"][0]["reason"], "wrong prompt");
+
+  const json& stuck = st["stuck"];
+  EXPECT_EQ(stuck["running_count"], 2);
+  ASSERT_TRUE(stuck["running"].is_object()) << stuck.dump();
+  EXPECT_EQ(keys_of(stuck["running"]),
+            (std::set<std::string>{"id", "queue", "kind", "worker", "running_s", "lease_expired", "lease_until"}));
+  EXPECT_EQ(stuck["running"]["id"], slow);
+  EXPECT_EQ(stuck["running"]["worker"], kWorker);
+  EXPECT_EQ(stuck["running"]["lease_expired"], false);
+  EXPECT_GE(stuck["running"]["running_s"].get<double>(), 120.0);
+  ASSERT_TRUE(stuck["waiting"].is_object()) << stuck.dump();
+  EXPECT_EQ(stuck["waiting"]["id"], oldest);
+  EXPECT_EQ(stuck["waiting"]["queue"], "mail");
+  EXPECT_EQ(stuck["waiting"]["queue_paused"], false);
+  EXPECT_GE(stuck["waiting"]["waiting_s"].get<double>(), 90.0);
+
+  // A shorter window, and the orphan alone once the slow job is done.
+  ASSERT_EQ(job_store::finish(conn, {{slow, 1, JobFinish::Action::complete, {}, {}}}, kWorker).total(), 1);
+  json narrow = ctl_json({"status", "--window", "5s"});
+  EXPECT_EQ(narrow["window_s"], 5.0);
+  // A queue is listed while it has live jobs, jobs finished in the window or a pause row:
+  // "timed" finished its last job 10 s ago.
+  ASSERT_EQ(narrow["queues"].size(), 4u) << narrow.dump(2);
+  EXPECT_EQ(narrow["queues"][3]["queue"], "slow");
+  EXPECT_EQ(narrow["queues"][3]["completed_window"], 1);
+  EXPECT_EQ(narrow["stuck"]["running"]["id"], orphan);
+  EXPECT_EQ(narrow["stuck"]["running"]["lease_expired"], true);
+  EXPECT_EQ(narrow["stuck"]["running_count"], 1);
+}
+
+TEST_F(RecadoctlTest, StatusTableShowsEverySectionOnOneScreen) {
+  every_state_in_mail();
+  const int64_t slow = running_job("slow");
+  db.scalar("UPDATE recado.jobs SET attempted_at = now() - interval '3 minutes' WHERE id = " + std::to_string(slow));
+  job_store::heartbeat(conn, "w1", "host-a", 11, {"mail"}, {}, 30s);
+  breaker_store::force_open(conn, "openai:clinic", system_now());
+  conversation_store::pause(conn, "*", "");
+  queue_admin::set_paused(conn, "other", true);
+
+  auto r = ctl({"status"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LE(lines_of(r.out).size(), 24u) << r.out;
+  EXPECT_EQ(words_of(lines_of(r.out).at(2)),
+            (std::vector<std::string>{"QUEUE", "PAUSED", "AVAILABLE", "SCHEDULED", "RUNNING", "RETRYABLE", "OLDEST_WAIT",
+                                      "DONE_5M", "DISCARDED_5M", "PER_MIN", "WAIT_P95", "RUN_P95"}))
+      << r.out;
+  auto mail = row_starting_with(r.out, "mail");
+  ASSERT_EQ(mail.size(), 12u) << r.out;
+  EXPECT_EQ(std::vector<std::string>(mail.begin(), mail.begin() + 6),
+            (std::vector<std::string>{"mail", "-", "2", "1", "1", "1"}));
+  EXPECT_EQ(row_starting_with(r.out, "other").at(1), "paused");
+  EXPECT_EQ(row_starting_with(r.out, "workers"), (std::vector<std::string>{"workers", "1", "live"})) << r.out;
+  EXPECT_EQ(row_starting_with(r.out, "w1").at(4), "live") << r.out;
+  EXPECT_EQ(row_starting_with(r.out, "breakers"), (std::vector<std::string>{"breakers", "1", "not", "closed"})) << r.out;
+  EXPECT_FALSE(row_starting_with(r.out, "openai:clinic").empty()) << r.out;
+  EXPECT_NE(r.out.find("paused    every tenant, queue other\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stuck     job " + std::to_string(slow) + " (noop in slow) running for 3m"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("waiting   oldest due: job "), std::string::npos) << r.out;
+}
+
+TEST_F(RecadoctlTest, StatusOfAnEmptyDatabaseSaysThereIsNothing) {
+  auto r = ctl({"status"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* line : {"queues    none yet: no job was ever enqueued", "workers   0 live", "breakers  all closed",
+                           "paused    nothing", "stuck     no job running longer than its lease",
+                           "waiting   no job is due"})
+    EXPECT_NE(r.out.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << r.out;
+  json st = ctl_json({"status"});
+  EXPECT_EQ(st["queues"], json::array());
+  EXPECT_EQ(st["workers"], json::array());
+  EXPECT_EQ(st["workers_live"], 0);
+  EXPECT_EQ(st["breakers"], json::array());
+  EXPECT_EQ(st["pauses"], json::array());
+  EXPECT_TRUE(st["stuck"]["running"].is_null());
+  EXPECT_TRUE(st["stuck"]["waiting"].is_null());
+  EXPECT_EQ(st["stuck"]["running_count"], 0);
+}
+
+TEST_F(RecadoctlTest, WatchNeedsATerminalUnlessOnce) {
+  enqueue(job("mail"));
+  auto refused = ctl({"watch"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_NE(refused.err.find("stdout is not one"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--once"), std::string::npos) << refused.err;
+
+  auto once = ctl({"watch", "--once"});
+  ASSERT_EQ(once.code, 0) << once.err;
+  EXPECT_EQ(once.out.find('\x1b'), std::string::npos) << "no terminal codes in a plain print";
+  EXPECT_EQ(row_starting_with(once.out, "mail").at(2), "1") << once.out;
+  json st = ctl_json({"watch", "--once"});
+  EXPECT_EQ(st["queues"][0]["queue"], "mail");
+}
+
+// --- conversations show -------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, ConversationsShowHidesTheTextUnlessAskedAndListsTheNewestMessages) {
+  const auto ana = conversation_store::hand_off(conn, "clinic", "5511911111111@s.whatsapp.net", "chatwoot:opened");
+  conversation_store::hand_off(conn, "clinic", "5511922222222", "x");  // someone else's messages stay out
+  db.scalar(
+      "INSERT INTO recado.messages (tenant, contact, conversation, direction, provider, origin, body, status, "
+      "occurred_at) SELECT 'clinic', '5511911111111', '5511911111111@s.whatsapp.net', "
+      "CASE WHEN g % 2 = 1 THEN 'in' ELSE 'out' END, 'evolution', CASE WHEN g % 2 = 1 THEN '' ELSE 'llm_reply' END, "
+      "'secret text number ' || g, CASE WHEN g % 2 = 1 THEN 'received' ELSE 'delivered' END, "
+      "now() - (30 - g) * interval '1 minute' FROM generate_series(1, 25) g");
+  db.scalar("INSERT INTO recado.messages (tenant, contact, conversation, direction, provider, body, status) "
+            "VALUES ('clinic', '5511922222222', '5511922222222', 'in', 'evolution', 'not hers', 'received')");
+  const std::string id = std::to_string(ana.id);
+
+  json shown = ctl_json({"conversations", "show", id});
+  EXPECT_EQ(keys_of(shown), (std::set<std::string>{"conversation", "messages", "messages_total", "text_shown"}));
+  EXPECT_EQ(shown["conversation"]["id"], ana.id);
+  EXPECT_EQ(shown["conversation"]["contact"], "5511911111111");
+  EXPECT_EQ(shown["conversation"]["handed_off"], true);
+  EXPECT_EQ(shown["conversation"]["handed_off_by"], "chatwoot:opened");
+  EXPECT_EQ(shown["messages_total"], 25);
+  EXPECT_EQ(shown["text_shown"], false);
+  ASSERT_EQ(shown["messages"].size(), 20u);
+  EXPECT_EQ(shown["messages"][0]["body"], nullptr);
+  EXPECT_EQ(shown["messages"][0]["body_chars"], std::string("secret text number 6").size());
+  EXPECT_EQ(shown["messages"][0]["direction"], "out");  // the 6th: the newest 20, oldest first
+  EXPECT_EQ(shown["messages"][0]["origin"], "llm_reply");
+  EXPECT_EQ(shown["messages"][19]["direction"], "in");
+  EXPECT_EQ(shown["messages"][19]["origin"], nullptr);
+  EXPECT_EQ(shown["messages"][19]["status"], "received");
+  EXPECT_EQ(keys_of(shown["messages"][0]),
+            (std::set<std::string>{"id", "at", "direction", "origin", "kind", "status", "error", "provider", "job_id",
+                                   "sent_at", "status_at", "body", "body_chars"}));
+  EXPECT_EQ(ctl({"--json", "conversations", "show", id}).out.find("secret"), std::string::npos);
+
+  auto human = ctl({"conversations", "show", id});
+  ASSERT_EQ(human.code, 0) << human.err;
+  EXPECT_EQ(human.out.find("secret"), std::string::npos) << human.out;
+  EXPECT_EQ(row_starting_with(human.out, "contact").at(1), "5511911111111");
+  EXPECT_NE(human.out.find("20 newest of 25, oldest first; text hidden (--show-text shows it)"), std::string::npos)
+      << human.out;
+  EXPECT_NE(human.out.find("[hidden, 21 chars]"), std::string::npos) << human.out;
+
+  json shown_text = ctl_json({"conversations", "show", id, "--show-text", "--messages", "2"});
+  EXPECT_EQ(shown_text["text_shown"], true);
+  ASSERT_EQ(shown_text["messages"].size(), 2u);
+  EXPECT_EQ(shown_text["messages"][0]["body"], "secret text number 24");
+  EXPECT_EQ(shown_text["messages"][1]["body"], "secret text number 25");
+  auto human_text = ctl({"conversations", "show", id, "--show-text", "--messages", "1"});
+  ASSERT_EQ(human_text.code, 0) << human_text.err;
+  EXPECT_NE(human_text.out.find("secret text number 25"), std::string::npos) << human_text.out;
+
+  auto missing = ctl({"conversations", "show", "999999"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no conversation with id 999999"), std::string::npos) << missing.err;
+}
+
+// --- migrate ------------------------------------------------------------------------------
+
+TEST_F(RecadoctlTest, MigrateCheckExits1ListingWhatIsPendingAndMigrateAppliesIt) {
+  auto up = ctl({"migrate", "--check"});
+  EXPECT_EQ(up.code, 0) << up.err;
+  EXPECT_EQ(up.out, "schema is up to date (version " + std::to_string(latest_migration_version()) + ")\n");
+
+  db.scalar("DROP SCHEMA recado CASCADE");
+  auto pending = ctl({"migrate", "--check"});
+  EXPECT_EQ(pending.code, 1);
+  EXPECT_NE(pending.out.find(std::to_string(migrations().size()) + " migration(s) pending"), std::string::npos)
+      << pending.out;
+  EXPECT_NE(pending.out.find(migrations().back().name), std::string::npos) << pending.out;
+  auto pending_json = ctl({"--json", "migrate", "--check"});
+  EXPECT_EQ(pending_json.code, 1);
+  json p = json::parse(pending_json.out, nullptr, false);
+  EXPECT_EQ(p["version"], 0);
+  EXPECT_EQ(p["latest"], latest_migration_version());
+  EXPECT_EQ(p["up_to_date"], false);
+  ASSERT_EQ(p["pending"].size(), migrations().size());
+  EXPECT_EQ(p["pending"][0], json({{"version", 1}, {"name", migrations()[0].name}}));
+
+  json applied = ctl_json({"migrate"});
+  EXPECT_EQ(applied["applied"], migrations().size());
+  EXPECT_EQ(applied["version"], latest_migration_version());
+  ASSERT_EQ(applied["migrations"].size(), migrations().size());
+  EXPECT_TRUE(applied["migrations"][0]["applied_at"].is_string());
+  EXPECT_EQ(ctl_json({"migrate", "--check"})["pending"], json::array());
+  auto again = ctl({"migrate"});
+  EXPECT_EQ(again.code, 0);
+  EXPECT_EQ(again.out, "schema is up to date, now at version " + std::to_string(latest_migration_version()) + "\n");
+}
+
+// --- completion, help --------------------------------------------------------------------
+
+// What bash's completion offers for `recadoctl <words>` (the last word is the one completed).
+std::string completions(const std::string& script_path, const std::string& words) {
+  auto r = test::run_command({"/bin/bash", "-c",
+                              "source " + script_path + " && COMP_WORDS=(recadoctl " + words +
+                                  ") && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _recadoctl && "
+                                  "echo \"${COMPREPLY[*]}\""});
+  EXPECT_EQ(r.code, 0) << r.err;
+  return r.out.empty() ? r.out : r.out.substr(0, r.out.size() - 1);
+}
+
+TEST_F(RecadoctlTest, BashCompletionIsGeneratedFromTheCommandLineAndNeedsNoDatabase) {
+  auto r = run_raw({"--database-url", "postgresql:///nope?host=/nonexistent", "completion", "bash"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string path = ::testing::TempDir() + "recadoctl-completion-" + std::to_string(getpid()) + ".bash";
+  {
+    std::ofstream f(path);
+    f << r.out;
+  }
+  // Every command --help lists is offered first.
+  auto help = run_raw({"--help"});
+  std::set<std::string> listed;
+  bool in_subcommands = false;
+  for (const auto& line : lines_of(help.out)) {
+    if (line.rfind("Subcommands:", 0) == 0) {
+      in_subcommands = true;
+    } else if (in_subcommands && line.rfind("  ", 0) == 0) {
+      listed.insert(words_of(line).at(0));
+    } else if (in_subcommands) {
+      break;
+    }
+  }
+  auto top = words_of(completions(path, "''"));
+  EXPECT_EQ(std::set<std::string>(top.begin(), top.end()), listed);
+  for (const char* c : {"status", "watch", "dead", "migrate", "completion", "jobs"})
+    EXPECT_TRUE(listed.count(c)) << c << " missing from --help:\n" << help.out;
+
+  EXPECT_EQ(completions(path, "jobs ''"), "list show retry cancel delete");
+  EXPECT_EQ(completions(path, "--json jobs l"), "list");
+  EXPECT_EQ(completions(path, "-c /tmp/x.yaml jobs ''"), "list show retry cancel delete");  // -c's value skipped
+  EXPECT_EQ(completions(path, "jobs list --state ''"), "available scheduled running retryable completed discarded cancelled");
+  EXPECT_EQ(completions(path, "jobs retry --state ''"), "available scheduled retryable completed discarded cancelled");
+  EXPECT_EQ(completions(path, "jobs cancel --state ''"), "available scheduled retryable");
+  EXPECT_EQ(completions(path, "jobs delete --older-than 1h --st"), "--state");
+  EXPECT_EQ(completions(path, "conversations show 12 --sh"), "--show-text");
+  EXPECT_EQ(completions(path, "completion ''"), "bash zsh");
+  EXPECT_EQ(completions(path, "status --w"), "--window");
+  std::remove(path.c_str());
+}
+
+TEST_F(RecadoctlTest, ZshCompletionDescribesTheSameCommands) {
+  auto r = run_raw({"completion", "zsh"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("#compdef recadoctl\n", 0), 0u);
+  EXPECT_NE(r.out.find("compdef _recadoctl recadoctl"), std::string::npos);
+  EXPECT_NE(r.out.find("'delete:delete a job for good (not a running one), or many by filter'"), std::string::npos);
+  EXPECT_NE(r.out.find("\"jobs list|--state\") echo \"available scheduled running retryable completed discarded cancelled\""),
+            std::string::npos);
+  if (access("/usr/bin/zsh", X_OK) == 0) {  // a syntax check where zsh is installed
+    const std::string path = ::testing::TempDir() + "recadoctl-completion-" + std::to_string(getpid()) + ".zsh";
+    {
+      std::ofstream f(path);
+      f << r.out;
+    }
+    auto check = test::run_command({"/usr/bin/zsh", "-n", path});
+    EXPECT_EQ(check.code, 0) << check.err;
+    std::remove(path.c_str());
+  }
+}
+
+TEST_F(RecadoctlTest, HelpTeachesWithExamplesExitCodesAndTheJsonShapes) {
+  auto top = run_raw({"--help"});
+  ASSERT_EQ(top.code, 0) << top.err;
+  for (const char* s : {"Examples:", "Exit codes: 0 done", "3 database unreachable", "recadoctl completion bash",
+                        "docs/recadoctl.md"})
+    EXPECT_NE(top.out.find(s), std::string::npos) << s << "\n" << top.out;
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"status"}, {"watch"}, {"dead"}, {"jobs", "retry"}, {"jobs", "delete"},
+        {"jobs", "cancel"}, {"conversations", "show"}, {"migrate"}, {"queues"}, {"workers"}, {"breakers"}}) {
+    std::vector<std::string> args = cmd;
+    args.push_back("--help");
+    auto r = run_raw(args);
+    EXPECT_EQ(r.code, 0) << cmd[0];
+    EXPECT_NE(r.out.find("--json"), std::string::npos) << cmd[0] << ": no JSON shape\n" << r.out;
+  }
+  auto retry = run_raw({"jobs", "retry", "--help"});
+  EXPECT_NE(retry.out.find("--yes"), std::string::npos) << retry.out;
+  EXPECT_NE(retry.out.find("10000"), std::string::npos) << retry.out;
+  auto version = run_raw({"--version"});
+  EXPECT_EQ(version.code, 0);
+  EXPECT_FALSE(version.out.empty());
+}
+
+TEST_F(RecadoctlTest, GlobalOptionsMayFollowTheCommand) {
+  enqueue(job("mail"));
+  auto r = run_raw({"queues", "--json", "--database-url", db.url()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out, nullptr, false)[0]["queue"], "mail") << r.out;
+}
+
 // --- where the database is ----------------------------------------------------------------
 
 TEST_F(RecadoctlTest, UnreachableDatabaseExits3WithAMessage) {
   for (const std::vector<std::string>& cmd :
        {std::vector<std::string>{"queues"}, std::vector<std::string>{"jobs", "show", "1"},
-        std::vector<std::string>{"enqueue", "noop"}}) {
+        std::vector<std::string>{"enqueue", "noop"}, std::vector<std::string>{"status"},
+        std::vector<std::string>{"watch", "--once"}, std::vector<std::string>{"dead"},
+        std::vector<std::string>{"migrate", "--check"}, std::vector<std::string>{"jobs", "delete", "--queue", "q"},
+        std::vector<std::string>{"conversations", "show", "1"}}) {
     std::vector<std::string> args = {"--database-url", "postgresql:///nope?host=/nonexistent"};
     args.insert(args.end(), cmd.begin(), cmd.end());
     auto r = run_raw(args);
@@ -867,6 +1518,18 @@ TEST_F(RecadoctlTest, UsageErrorsExit2AndHelpExits0) {
       {"queue", "resume"},
       {"enqueue"},
       {"--no-such-flag", "queues"},
+      {"jobs", "delete"},
+      {"jobs", "cancel", "1", "--state", "available"},
+      {"jobs", "delete", "--older-than", "soon"},
+      {"jobs", "list", "--older-than", "-5m"},
+      {"jobs", "cancel", "--state", "completed"},
+      {"jobs", "retry", "--state", "running"},
+      {"dead", "--since", "yesterday"},
+      {"status", "--window", "0s"},
+      {"watch", "--interval", "10ms", "--once"},
+      {"conversations", "show"},
+      {"completion"},
+      {"completion", "fish"},
   };
   for (const auto& args : bad) {
     std::string joined;
