@@ -37,6 +37,10 @@ int Ingress::start() {
 
 void Ingress::shutdown(std::function<void()> closed) { server_.close(std::move(closed)); }
 
+void Ingress::set_tenants(std::vector<TenantConfig> tenants) { webhooks_.set_tenants(std::move(tenants)); }
+
+void Ingress::set_api_token(Secret token) { config_.api_token = std::move(token); }
+
 void Ingress::answer(HttpResponder& res, const char* route, HttpResponse response) {
   Counter*& counter = answered_[{route, response.status}];
   if (!counter)

@@ -31,6 +31,11 @@ class Ingress {
   int start();
   // Stops accepting; in-flight requests are answered; then `closed`.
   void shutdown(std::function<void()> closed);
+  // What a SIGHUP reload may change without dropping a request: the tenants' webhook
+  // credentials and debounce, and the bearer token of POST /v1/jobs. Requests already
+  // checked go on as they were; those handled from now on see the new values.
+  void set_tenants(std::vector<TenantConfig> tenants);
+  void set_api_token(Secret token);
 
  private:
   void handle(HttpRequest& request, HttpResponder responder);

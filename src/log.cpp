@@ -41,6 +41,10 @@ void setup(std::string_view format, std::string_view level, bool redact) {
 
 bool redacting() { return g_redact; }
 
+void set_level(std::string_view level) {
+  spdlog::default_logger_raw()->set_level(spdlog::level::from_str(std::string(level)));
+}
+
 std::string json_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);

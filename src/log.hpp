@@ -21,6 +21,9 @@ using Fields = std::vector<Field>;
 // Call once at start-up (before other threads log). format: "text" | "json".
 void setup(std::string_view format, std::string_view level, bool redact);
 bool redacting();
+// Changes the level at run time (SIGHUP reload): "trace" | "debug" | "info" | "warn" |
+// "error". Any thread; lines being written meanwhile go by either level.
+void set_level(std::string_view level);
 
 void write(Level level, std::string_view message, const Fields& fields = {});
 // Whether `level` is logged: lets hot paths skip building fields nobody will read.

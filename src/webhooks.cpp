@@ -58,6 +58,8 @@ Webhooks::Webhooks(EventLoop& loop, DbPool& pool, const IngressConfig& config, s
                                   latency_buckets())},
               store_inbound) {}
 
+void Webhooks::set_tenants(std::vector<TenantConfig> tenants) { tenants_ = std::move(tenants); }
+
 void Webhooks::answer(HttpResponder& res, const std::string& tenant, const std::string& provider,
                       HttpResponse response) {
   Counter*& counter = answered_[{tenant, provider, response.status}];

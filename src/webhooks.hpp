@@ -29,6 +29,10 @@ class Webhooks {
 
   // A request whose path starts with /webhooks/.
   void handle(HttpRequest& request, HttpResponder responder);
+  // Replaces the tenants (credentials, debounce) for the requests handled from now on
+  // (SIGHUP reload). Requests waiting for their commit keep what they were checked with:
+  // nothing past handle() holds a pointer into the tenants.
+  void set_tenants(std::vector<TenantConfig> tenants);
 
  private:
   void verify_handshake(const HttpRequest& request, const TenantConfig& tenant, HttpResponder& responder);

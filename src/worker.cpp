@@ -44,13 +44,14 @@ JobFinish::Action to_action(Decision::Action a) {
 // cancels them.
 class Worker::Context final : public HandlerContext {
  public:
-  Context(Worker& worker, Job job) : worker_(worker), job_(std::move(job)) {}
+  Context(Worker& worker, Job job) : worker_(worker), job_(std::move(job)), tenants_(worker.tenants_) {}
   ~Context() override { *alive_ = false; }
   const Job& job() const override { return job_; }
   const Clock& clock() const override { return worker_.clock_; }
   Metrics& metrics() override { return worker_.metrics_; }
+  // From the snapshot taken when the job started: a reload meanwhile changes nothing here.
   const TenantConfig* tenant(std::string_view id) const override {
-    for (const TenantConfig& t : worker_.tenants_)
+    for (const TenantConfig& t : *tenants_)
       if (t.id == id) return &t;
     return nullptr;
   }
@@ -101,7 +102,9 @@ class Worker::Context final : public HandlerContext {
   }
 
   void query(std::function<void(pqxx::connection&)> work, std::function<void()> then) override {
-    worker_.db<bool>([work = std::move(work)](pqxx::connection& c) { work(c); return true; },
+    // The work may read the tenant on its database thread after the job was given up (and
+    // this context freed): it keeps the snapshot alive itself.
+    worker_.db<bool>([work = std::move(work), keep = tenants_](pqxx::connection& c) { work(c); return true; },
                      [this, alive = std::weak_ptr<bool>(alive_), then = std::move(then)](DbResult<bool> r) {
                        if (auto a = alive.lock(); !a || !*a) return;
                        if (!r.ok()) return worker_.on_done(job_.id, this, Outcome::retry("database: " + r.error.message));
@@ -129,10 +132,10 @@ class Worker::Context final : public HandlerContext {
   void write_completion(std::shared_ptr<std::function<void(pqxx::work&)>> effect,
                         std::shared_ptr<std::string> result, int tries) {
     worker_.db<bool>(
-        [effect, result, id = job_.id, attempt = job_.attempt, owner = worker_.id_,
+        [effect, result, id = job_.id, attempt = job_.attempt, owner = worker_.id_, tenants = tenants_,
          keep = worker_.config_.completed_retention.count() > 0](pqxx::connection& c) {
           pqxx::work tx(c);
-          (*effect)(tx);
+          (*effect)(tx);  // `tenants` outlives it, as in query()
           if (!job_store::complete_one(tx, id, attempt, owner, *result, keep)) return false;  // rolled back
           tx.commit();
           return true;
@@ -158,6 +161,7 @@ class Worker::Context final : public HandlerContext {
 
   Worker& worker_;
   Job job_;
+  std::shared_ptr<const std::vector<TenantConfig>> tenants_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<std::unique_ptr<Timer>> timers_;
 };
@@ -175,7 +179,7 @@ Worker::Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerCo
       pool_(pool),
       db_url_(std::move(db_url)),
       config_(config),
-      tenants_(std::move(tenants)),
+      tenants_(std::make_shared<const std::vector<TenantConfig>>(std::move(tenants))),
       clock_(clock),
       http_(http),
       metrics_(metrics),
@@ -200,6 +204,10 @@ Worker::Worker(EventLoop& loop, DbPool& pool, std::string db_url, const WorkerCo
 }
 
 Worker::~Worker() = default;
+
+void Worker::set_tenants(std::vector<TenantConfig> tenants) {
+  tenants_ = std::make_shared<const std::vector<TenantConfig>>(std::move(tenants));
+}
 
 template <typename T>
 void Worker::db(std::function<T(pqxx::connection&)> work, std::function<void(DbResult<T>)> done) {

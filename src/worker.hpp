@@ -48,6 +48,11 @@ class Worker {
   // back, unregisters, then calls `stopped`. Safe to call twice (the second call is ignored).
   void shutdown(std::function<void()> stopped);
 
+  // Replaces the tenants' configuration (SIGHUP reload) for the jobs started from now on.
+  // A running job keeps the snapshot it started with until it ends, so the TenantConfig
+  // pointers its handler holds stay valid; what it planned with the old settings stands.
+  void set_tenants(std::vector<TenantConfig> tenants);
+
   const std::string& id() const { return id_; }
   const WorkerStats& stats() const { return stats_; }
   const BreakerBoard& breakers() const { return breakers_; }
@@ -92,7 +97,8 @@ class Worker {
   DbPool& pool_;
   std::string db_url_;
   WorkerConfig config_;
-  std::vector<TenantConfig> tenants_;
+  // Shared with the contexts of the jobs started under it (see set_tenants).
+  std::shared_ptr<const std::vector<TenantConfig>> tenants_;
   const Clock& clock_;
   HttpClient& http_;
   Metrics& metrics_;
