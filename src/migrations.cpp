@@ -1,6 +1,9 @@
 #include "src/migrations.hpp"
 
+#include <chrono>
 #include <map>
+#include <stdexcept>
+#include <thread>
 
 namespace recado {
 
@@ -206,9 +209,6 @@ constexpr const char* kSecretarySchema = R"SQL(
 ALTER TABLE recado.jobs ADD COLUMN result jsonb;
 ALTER TABLE recado.jobs_finished ADD COLUMN result jsonb;
 
--- The reply job reads a conversation's new messages (and a send its early statuses).
-CREATE INDEX inbound_conversation ON recado.inbound (tenant, conversation, id);
-
 CREATE FUNCTION recado.status_rank(status text) RETURNS integer
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE status WHEN 'received' THEN 0 WHEN 'queued' THEN 0 WHEN 'sent' THEN 1
@@ -303,6 +303,11 @@ CREATE TABLE recado.periodic (
 );
 )SQL";
 
+// The reply job reads a chat's new messages from `inbound` (and a send its early statuses).
+// Built CONCURRENTLY: `inbound` is large and the ingress writes to it all the time.
+constexpr const char* kInboundConversationIndex =
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS inbound_conversation ON recado.inbound (tenant, conversation, id)";
+
 const std::vector<Migration> kMigrations = {
     {1, "queue schema: jobs, jobs_finished, queues, workers", kQueueSchema},
     {2, "inbound webhooks; dedup keys released when a job starts", kInboundSchema},
@@ -310,6 +315,7 @@ const std::vector<Migration> kMigrations = {
     {4, "send limits", kSendLimitsSchema},
     {5, "conversations (human handoff) and pauses", kConversationSchema},
     {6, "messages, bookings, follow-ups, leader election, periodic slots", kSecretarySchema},
+    {7, "inbound: an index by conversation (built concurrently)", kInboundConversationIndex, "inbound_conversation"},
 };
 
 constexpr const char* kBootstrap = R"SQL(
@@ -322,26 +328,76 @@ CREATE TABLE IF NOT EXISTS recado.schema_migrations (
 );
 )SQL";
 
+// CREATE INDEX CONCURRENTLY cannot run in a transaction, and waits for every transaction
+// older than it, so a migrator blocked on a lock while another builds would deadlock with
+// it. Migrators take turns through a session lock they only ever try, in short statements;
+// the one holding it drops a build a crash left invalid and builds. True when this call
+// recorded the migration.
+bool build_index_concurrently(pqxx::connection& conn, const Migration& m) {
+  pqxx::nontransaction tx(conn);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::hours{1};
+  while (!tx.exec("SELECT pg_try_advisory_lock(7262730344)")[0][0].as<bool>()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("another migrator has been building an index for an hour");
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  bool recorded = false;
+  try {
+    const std::string name = m.concurrent_index;
+    const auto r = tx.exec_params(R"SQL(
+      SELECT i.indisvalid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_index i ON i.indexrelid = c.oid
+      WHERE n.nspname = 'recado' AND c.relname = $1
+    )SQL", name);
+    if (r.empty() || !r[0][0].as<bool>()) {
+      if (!r.empty()) tx.exec("DROP INDEX CONCURRENTLY IF EXISTS recado." + name);  // a dead build
+      tx.exec(m.sql);
+    }
+    recorded = tx.exec_params(
+                     "INSERT INTO recado.schema_migrations (version, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                     m.version, m.name)
+                   .affected_rows() == 1;
+  } catch (...) {
+    tx.exec("SELECT pg_advisory_unlock(7262730344)");
+    throw;
+  }
+  tx.exec("SELECT pg_advisory_unlock(7262730344)");
+  return recorded;
+}
+
 }  // namespace
 
 const std::vector<Migration>& migrations() { return kMigrations; }
 int latest_migration_version() { return kMigrations.back().version; }
 
 int migrate(pqxx::connection& conn) {
-  pqxx::work tx(conn);
-  tx.exec(kBootstrap);
-  std::map<int, bool> applied;
-  for (const auto& row : tx.exec("SELECT version FROM recado.schema_migrations"))
-    applied[row[0].as<int>()] = true;
+  {
+    pqxx::work tx(conn);
+    tx.exec(kBootstrap);
+    tx.commit();
+  }
+  // One transaction per migration, each waiting at most lock_timeout for its locks: with
+  // workers live, a migration never holds the jobs table longer than its own statements, and
+  // one stuck behind a long transaction fails (and can be run again) instead of queueing
+  // every claim behind it.
   int count = 0;
+  auto applied = [](pqxx::transaction_base& tx, int version) {
+    return !tx.exec_params("SELECT 1 FROM recado.schema_migrations WHERE version = $1", version).empty();
+  };
   for (const Migration& m : kMigrations) {
-    if (applied.count(m.version)) continue;
+    if (m.concurrent_index) {
+      if (build_index_concurrently(conn, m)) ++count;
+      continue;
+    }
+    pqxx::work tx(conn);
+    tx.exec("SELECT pg_advisory_xact_lock(7262730343)");
+    if (applied(tx, m.version)) continue;
+    tx.exec("SET LOCAL lock_timeout = '10s'");
     tx.exec(m.sql);
-    tx.exec_params("INSERT INTO recado.schema_migrations (version, name) VALUES ($1, $2)",
-                   m.version, m.name);
+    tx.exec_params("INSERT INTO recado.schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name);
+    tx.commit();
     ++count;
   }
-  tx.commit();
   return count;
 }
 

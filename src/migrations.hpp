@@ -11,6 +11,9 @@ struct Migration {
   int version;
   const char* name;
   const char* sql;
+  // The migration builds this index CONCURRENTLY, outside a transaction (sql is that one
+  // statement); null for an ordinary migration, run in a transaction of its own.
+  const char* concurrent_index = nullptr;
 };
 
 const std::vector<Migration>& migrations();
