@@ -392,7 +392,8 @@ int migrate(pqxx::connection& conn) {
     pqxx::work tx(conn);
     tx.exec("SELECT pg_advisory_xact_lock(7262730343)");
     if (applied(tx, m.version)) continue;
-    tx.exec("SET LOCAL lock_timeout = '10s'");
+    // 10 s unless the operator asked for a lock timeout of their own (PGOPTIONS).
+    tx.exec("SELECT set_config('lock_timeout', '10s', true) WHERE current_setting('lock_timeout') = '0'");
     tx.exec(m.sql);
     tx.exec_params("INSERT INTO recado.schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name);
     tx.commit();
