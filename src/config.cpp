@@ -79,6 +79,9 @@ std::string convert(const std::string& text, Duration& out) {
 }
 
 // One YAML mapping being read: each key read is marked; finish() rejects the rest.
+// While config_key_paths runs: every key path the parser asks about.
+thread_local std::set<std::string>* g_key_paths = nullptr;
+
 class Section {
  public:
   // `key_mark`: where the key naming this mapping is, for errors about the whole of it.
@@ -98,7 +101,7 @@ class Section {
 
   template <typename T>
   void field(const std::string& key, T& out, std::function<std::string(const T&)> check = {}) {
-    seen_.insert(key);
+    take(key);
     const std::string full = child_path(key);
     if (const char* env = std::getenv(env_name(full).c_str())) {
       if (auto err = convert(env, out); !err.empty())
@@ -142,7 +145,7 @@ class Section {
   // the default; `key:` with nothing is the empty list.
   template <typename T>
   void list(const std::string& key, std::vector<T>& out, std::function<std::string(const T&)> check = {}) {
-    seen_.insert(key);
+    take(key);
     const std::string full = child_path(key);
     if (const char* env = std::getenv(env_name(full).c_str())) {
       std::vector<T> items;
@@ -192,7 +195,7 @@ class Section {
   // naming the item.
   std::vector<std::pair<std::string, Section>> named_items(const std::string& key, const std::regex& pattern,
                                                            const std::string& pattern_text) {
-    seen_.insert(key);
+    take(key);
     std::vector<std::pair<std::string, Section>> out;
     if (!node_ || !node_.IsMap() || !node_[key] || node_[key].IsNull()) return out;
     YAML::Node list = node_[key];
@@ -222,7 +225,7 @@ class Section {
 
   // The node under `key` as it is (null when absent), taking `key` as read.
   YAML::Node raw(const std::string& key) {
-    seen_.insert(key);
+    take(key);
     return node_ && node_.IsMap() && node_[key] ? node_[key] : YAML::Node();
   }
   // The environment's value for `key`, or nullptr.
@@ -232,13 +235,13 @@ class Section {
   const std::string& file() const { return file_; }
 
   Section child(const std::string& key) {
-    seen_.insert(key);
+    take(key);
     return Section(node_ && node_.IsMap() ? node_[key] : YAML::Node(), child_path(key), file_);
   }
 
   // The keys of a mapping whose keys are names (queues), each a Section.
   std::vector<std::pair<std::string, Section>> entries(const std::string& key) {
-    seen_.insert(key);
+    take(key);
     std::vector<std::pair<std::string, Section>> out;
     if (!node_ || !node_.IsMap() || !node_[key]) return out;
     YAML::Node map = node_[key];
@@ -263,6 +266,11 @@ class Section {
   bool empty_value(const std::string& key) const { return present(key) && node_[key].IsNull(); }
   // Takes `key` as read without reading it.
   void skip(const std::string& key) { seen_.insert(key); }
+  // Takes `key` as read, and tells the recorder (config_key_paths) its path.
+  void take(const std::string& key) {
+    seen_.insert(key);
+    if (g_key_paths) g_key_paths->insert(child_path(key));
+  }
 
   // "file:line:column: 'path'" for errors about this mapping as a whole.
   std::string location() const {
@@ -832,6 +840,19 @@ Config load_config(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return parse_config(text.str(), path);
+}
+
+std::set<std::string> config_key_paths(const std::string& path) {
+  std::set<std::string> paths;
+  g_key_paths = &paths;
+  try {
+    load_config(path);
+  } catch (...) {
+    g_key_paths = nullptr;
+    throw;
+  }
+  g_key_paths = nullptr;
+  return paths;
 }
 
 std::string mask_url(const std::string& url) {

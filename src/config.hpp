@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -258,6 +259,10 @@ struct Config {
 
 // Reads `path` (empty: no file), then the environment. Throws ConfigError.
 Config load_config(const std::string& path);
+// Every key path (tenants.clinic1.llm.model, worker.queues.default.concurrency) the parser
+// reads or looks for while it reads `path`: the table of keys the configuration reference
+// (config/recado.example.yaml) is tested against.
+std::set<std::string> config_key_paths(const std::string& path);
 // Reads YAML text as if it were the file `name`; for tests.
 Config parse_config(const std::string& yaml_text, const std::string& name);
 // The effective configuration as YAML, secrets masked.

@@ -3,6 +3,7 @@
 #include "src/config.hpp"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -1602,6 +1603,56 @@ TEST_F(ConfigTest, EnvironmentOverridesAPeriodicJobByItsName) {
     ScopedEnv cron("RECADO_PERIODIC_TICK_CRON", "* * *");
     EXPECT_TRUE(contains(error_of(yaml), "environment RECADO_PERIODIC_TICK_CRON"));
   }
+}
+
+}  // namespace
+}  // namespace recado
+
+namespace recado {
+namespace {
+
+// Whether `path` (a.b.c) is written in `node`. A list of named items (followups, periodic)
+// is entered by the item's name; `any_item`: by any of its items (each rule shows some keys,
+// together they show them all).
+bool written(const YAML::Node& node, std::string_view path, bool any_item = false) {
+  if (path.empty()) return true;
+  const std::size_t dot = path.find('.');
+  const std::string key(path.substr(0, dot));
+  const std::string_view rest = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+  if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      if (item.IsMap() && item["name"] && (any_item || item["name"].Scalar() == key) && written(item, rest, any_item))
+        return true;
+    }
+    return false;
+  }
+  return node.IsMap() && node[key] && written(node[key], rest, any_item);  // const: a lookup adds no key
+}
+
+TEST(ConfigReference, TheExampleFileWritesEveryKeyTheParserReads) {
+  const std::string example = RECADO_SOURCE_DIR "/config/recado.example.yaml";
+  const YAML::Node doc = YAML::LoadFile(example);
+  std::ifstream in(example);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::set<std::string> paths = config_key_paths(example);
+  // The parser's own reads: the whole table, down to tenants' and list items' keys.
+  EXPECT_GT(paths.size(), 100u);
+  for (const char* known : {"worker.claim_batch", "tenants.clinic1.llm.model", "tenants.clinic1.calcom.sync",
+                            "ingress.dedup_window"})
+    EXPECT_TRUE(paths.count(known)) << known;
+  EXPECT_FALSE(written(doc, "worker.no_such_key"));
+  std::vector<std::string> missing;
+  for (const std::string& path : paths) {
+    // Alternatives written once in the file's header: a secret from a file (<key>_file).
+    if (path.ends_with("_file")) continue;
+    if (written(doc, path) || written(doc, path, true)) continue;
+    // A key of another choice (the Cloud API's, for an Evolution tenant) shown commented out.
+    const std::string leaf = path.substr(path.rfind('.') + 1);
+    if (text.find("# " + leaf + ":") != std::string::npos) continue;
+    missing.push_back(path);
+  }
+  EXPECT_TRUE(missing.empty()) << "config/recado.example.yaml does not document: " << ::testing::PrintToString(missing);
 }
 
 }  // namespace
