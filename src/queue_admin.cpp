@@ -29,6 +29,20 @@ std::string ts(const std::string& column) {
 // `now() - d` as SQL.
 std::string ago(Duration d) { return "(now() - " + std::to_string(d.count()) + " * interval '1 microsecond')"; }
 
+// Live jobs per queue: counts by state (available: due now; scheduled: due later) and the
+// oldest due wait in seconds. `queues` and `status` both start from it.
+constexpr const char* kLiveByQueue = R"SQL(
+    WITH live AS (
+      SELECT queue,
+             count(*) FILTER (WHERE state = 'available' AND run_at <= now()) AS available,
+             count(*) FILTER (WHERE state = 'available' AND run_at > now()) AS scheduled,
+             count(*) FILTER (WHERE state = 'running') AS running,
+             count(*) FILTER (WHERE state = 'retryable') AS retryable,
+             extract(epoch FROM now() - min(run_at) FILTER (
+               WHERE state IN ('available', 'retryable') AND run_at <= now())) AS oldest
+      FROM recado.jobs GROUP BY queue
+    ))SQL";
+
 std::string all_jobs_sql() {
   return "(SELECT " + std::string(job_sql::kSharedColumns) +
          ", lease_owner, lease_until, NULL::timestamptz AS finished_at, "
@@ -41,17 +55,7 @@ std::string all_jobs_sql() {
 
 json queues(pqxx::connection& conn) {
   pqxx::read_transaction tx(conn);
-  auto r = tx.exec(R"SQL(
-    WITH live AS (
-      SELECT queue,
-             count(*) FILTER (WHERE state = 'available' AND run_at <= now()) AS available,
-             count(*) FILTER (WHERE state = 'available' AND run_at > now()) AS scheduled,
-             count(*) FILTER (WHERE state = 'running') AS running,
-             count(*) FILTER (WHERE state = 'retryable') AS retryable,
-             extract(epoch FROM now() - min(run_at) FILTER (
-               WHERE state IN ('available', 'retryable') AND run_at <= now())) AS oldest
-      FROM recado.jobs GROUP BY queue
-    ), finished AS (
+  auto r = tx.exec(std::string(kLiveByQueue) + R"SQL(, finished AS (
       SELECT queue,
              count(*) FILTER (WHERE state = 'completed') AS completed,
              count(*) FILTER (WHERE state = 'discarded') AS discarded,
@@ -420,17 +424,7 @@ json status(pqxx::connection& conn, Duration window, Duration lease) {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
     const std::string since = ago(window);
     const std::string minutes = std::to_string(static_cast<double>(window.count()) / 60e6);
-    auto r = tx.exec(R"SQL(
-      WITH live AS (
-        SELECT queue,
-               count(*) FILTER (WHERE state = 'available' AND run_at <= now()) AS available,
-               count(*) FILTER (WHERE state = 'available' AND run_at > now()) AS scheduled,
-               count(*) FILTER (WHERE state = 'running') AS running,
-               count(*) FILTER (WHERE state = 'retryable') AS retryable,
-               extract(epoch FROM now() - min(run_at) FILTER (
-                 WHERE state IN ('available', 'retryable') AND run_at <= now())) AS oldest
-        FROM recado.jobs GROUP BY queue
-      ), recent AS (
+    auto r = tx.exec(std::string(kLiveByQueue) + R"SQL(, recent AS (
         SELECT queue,
                count(*) FILTER (WHERE state = 'completed') AS completed,
                count(*) FILTER (WHERE state = 'discarded') AS discarded,

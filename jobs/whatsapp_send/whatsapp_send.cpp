@@ -31,10 +31,9 @@ void give_up(HandlerContext& ctx, int64_t message_id, std::string reason) {
                     json{{"skipped", reason}}.dump());
 }
 
-void send(HandlerContext& ctx, const Done& done, const TenantConfig& tenant, int64_t message_id,
-          const SendState& s, providers::OutgoingText text) {
+void send(HandlerContext& ctx, const Done& done, const TenantConfig& tenant, const providers::GatewayEndpoint& endpoint,
+          int64_t message_id, const SendState& s, providers::OutgoingText text) {
   ProviderCall call;
-  const auto endpoint = gateway_endpoint(tenant.gateway);
   call.api = endpoint.api;
   call.breaker = breaker_name(endpoint.api, tenant.id);
   call.http = providers::build_send_call(endpoint, text);
@@ -115,10 +114,10 @@ void run(HandlerContext& ctx, Done done) {
       text.template_params = {s.body};
     }
     ctx.reserve_send(sender_of(*tenant), s.contact, tenant->send_limits,
-                     [&ctx, done, tenant, message_id, s, text](SendPermit permit) {
+                     [&ctx, done, tenant, endpoint, message_id, s, text](SendPermit permit) {
                        if (!permit.granted)
                          return done(Outcome::snooze(permit.not_before, "send limit " + permit.reason, "send_limit"));
-                       send(ctx, done, *tenant, message_id, s, text);
+                       send(ctx, done, *tenant, endpoint, message_id, s, text);
                      });
   });
 }

@@ -24,41 +24,11 @@ set -uo pipefail
 
 root=$(cd "${1:-$(dirname "$0")/../..}" && pwd) || { echo "check_docker_files: no repository at ${1:-}" >&2; exit 1; }
 recado_bin=${2:-}
-python=""
-for p in /usr/bin/python3 python3; do
-  if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import yaml' >/dev/null 2>&1; then python=$p; break; fi
-done
-if [ -z "$python" ]; then
-  echo "check_docker_files: needs python3 with PyYAML: apt-get install python3 python3-yaml" >&2
-  exit 1
-fi
-if ! tmp=$(mktemp -d) || [ ! -d "$tmp" ]; then
-  echo "check_docker_files: mktemp -d failed" >&2
-  exit 1
-fi
-trap 'rm -rf "$tmp"' EXIT
+. "$root/tests/ops/lib.sh"
+ops_name=check_docker_files
+ops_python
+ops_tmpdir
 cd "$root" || exit 1
-
-passed=0
-failed=0
-skipped=0
-check() {
-  local name=$1
-  shift
-  if "$@" >"$tmp/out" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok      $name"
-    sed 's/^/        /' "$tmp/out"
-  else
-    failed=$((failed + 1))
-    echo "FAILED  $name"
-    sed 's/^/        /' "$tmp/out"
-  fi
-}
-skip() {
-  skipped=$((skipped + 1))
-  echo "skipped $1: $2"
-}
 
 # Placeholders for the variables compose requires (${VAR:?...}), for interpolation only.
 export POSTGRES_PASSWORD=lint-password RECADO_API_TOKEN=lint-token

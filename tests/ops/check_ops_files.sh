@@ -26,36 +26,12 @@ if [ -z "$promtool" ] || [ ! -x "$promtool" ]; then
   echo "  apt-get install --no-install-recommends prometheus   (scripts/bootstrap installs it)" >&2
   exit 1
 fi
-python=""
-for p in /usr/bin/python3 python3; do
-  if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import yaml' >/dev/null 2>&1; then python=$p; break; fi
-done
-if [ -z "$python" ]; then
-  echo "check_ops_files: needs python3 with PyYAML: apt-get install python3 python3-yaml" >&2
-  exit 1
-fi
+. "$root/tests/ops/lib.sh"
+ops_name=check_ops_files
+ops_python
 
-if ! tmp=$(mktemp -d) || [ ! -d "$tmp" ]; then
-  echo "check_ops_files: mktemp -d failed" >&2
-  exit 1
-fi
-trap 'rm -rf "$tmp"' EXIT
+ops_tmpdir
 cd "$root" || exit 1
-
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if "$@" >"$tmp/out" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok      $name"
-  else
-    failed=$((failed + 1))
-    echo "FAILED  $name"
-    sed 's/^/        /' "$tmp/out"
-  fi
-}
 
 cat >"$tmp/check.py" <<'PY'
 """The checks promtool cannot make: which metric names, labels and runbook anchors exist."""

@@ -31,11 +31,9 @@ if [ -n "$binary" ] && [ ! -x "$binary" ]; then
   echo "check_systemd_units: $binary is not an executable" >&2
   exit 1
 fi
-if ! tmp=$(mktemp -d) || [ ! -d "$tmp" ]; then
-  echo "check_systemd_units: mktemp -d failed" >&2
-  exit 1
-fi
-trap 'rm -rf "$tmp"' EXIT
+. "$root/tests/ops/lib.sh"
+ops_name=check_systemd_units
+ops_tmpdir
 cd "$root/systemd" || { echo "check_systemd_units: no systemd/ folder in $root" >&2; exit 1; }
 
 if [ -z "$binary" ]; then
@@ -44,21 +42,6 @@ if [ -z "$binary" ]; then
   printf '#!/bin/sh\nexit 0\n' >"$binary"
   chmod +x "$binary"
 fi
-
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if "$@" >"$tmp/out" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok      $name"
-  else
-    failed=$((failed + 1))
-    echo "FAILED  $name"
-    sed 's/^/        /' "$tmp/out"
-  fi
-}
 
 daemons=(recado-ingress.service recado-worker@.service)
 units=("${daemons[@]}" recado-migrate.service)
