@@ -22,6 +22,7 @@ constexpr std::size_t kMaxPhoneDigits = 15;  // E.164
 constexpr std::string_view kPageSource = "Cal.com bookings page";
 constexpr std::string_view kWebhookSource = "Cal.com webhook";
 constexpr std::string_view kSlotsSource = "Cal.com slots answer";
+constexpr std::string_view kBookingSource = "Cal.com booking answer";
 
 // --- Building calls ----------------------------------------------------------------------
 
@@ -35,19 +36,41 @@ std::string api_root(std::string_view base_url) {
   return base.ends_with("/v2") ? std::string(base) : std::string(base) + "/v2";
 }
 
-HttpCall get_call(const CalcomEndpoint& e, std::string_view version, std::string_view who,
-                  std::string_view path, const std::string& query) {
+// A call to {root}{path} with the credential and version headers, after checking the endpoint.
+HttpCall api_call(const CalcomEndpoint& e, std::string_view method, std::string_view version,
+                  std::string_view who, std::string url_tail) {
   const std::string prefix = std::string(who) + ": ";
   if (without_trailing_slashes(e.base_url).empty())
     throw std::invalid_argument(prefix + "no Cal.com base URL");
   if (e.api_key.empty()) throw std::invalid_argument(prefix + "no Cal.com API key");
   if (version.empty()) throw std::invalid_argument(prefix + "no cal-api-version");
   HttpCall call;
-  call.method = "GET";
-  call.url = api_root(e.base_url) + std::string(path) + "?" + query;
+  call.method = std::string(method);
+  call.url = api_root(e.base_url) + url_tail;
   call.headers.emplace_back("authorization", "Bearer " + e.api_key);
   call.headers.emplace_back("cal-api-version", std::string(version));
   return call;
+}
+
+HttpCall get_call(const CalcomEndpoint& e, std::string_view version, std::string_view who,
+                  std::string_view path, const std::string& query) {
+  return api_call(e, "GET", version, who, std::string(path) + "?" + query);
+}
+
+// POST {root}{path} with a JSON body, in the bookings API version.
+HttpCall post_call(const CalcomEndpoint& e, std::string_view who, const std::string& path,
+                   const json& body) {
+  HttpCall call = api_call(e, "POST", e.bookings_version, who, path);
+  call.headers.emplace_back("content-type", "application/json");
+  call.body = wire::dump(body);
+  return call;
+}
+
+// /bookings/{uid}/{action}, the uid one percent-encoded path segment.
+std::string booking_action_path(std::string_view who, std::string_view uid,
+                                std::string_view action) {
+  if (uid.empty()) throw std::invalid_argument(std::string(who) + ": no booking uid");
+  return "/bookings/" + wire::path_segment(uid) + "/" + std::string(action);
 }
 
 // --- Reading bodies ----------------------------------------------------------------------
@@ -391,6 +414,83 @@ HttpCall build_slots_call(const CalcomEndpoint& endpoint, int64_t event_type_id,
                       "&end=" + query_value(format_rfc3339(end));
   if (!time_zone.empty()) query += "&timeZone=" + query_value(time_zone);
   return get_call(endpoint, endpoint.slots_version, who, "/slots", query);
+}
+
+HttpCall build_create_booking_call(const CalcomEndpoint& endpoint, const NewBooking& booking) {
+  constexpr std::string_view who = "build_create_booking_call";
+  const std::string prefix = std::string(who) + ": ";
+  if (booking.event_type_id < 1)
+    throw std::invalid_argument(prefix + "event type id " + std::to_string(booking.event_type_id) +
+                                " is not positive");
+  if (wire::blank(booking.name)) throw std::invalid_argument(prefix + "no attendee name");
+  if (wire::blank(booking.email)) throw std::invalid_argument(prefix + "no attendee email");
+  if (wire::blank(booking.time_zone)) throw std::invalid_argument(prefix + "no attendee time zone");
+  json attendee = {
+      {"name", booking.name}, {"email", booking.email}, {"timeZone", booking.time_zone}};
+  if (!booking.phone.empty()) {
+    const std::string digits = phone_digits(booking.phone);
+    if (digits.empty())
+      throw std::invalid_argument(prefix + "\"" + wire::quoted(booking.phone) +
+                                  "\" is not one phone number");
+    attendee["phoneNumber"] = "+" + digits;
+  }
+  if (!booking.language.empty()) attendee["language"] = booking.language;
+  const json body = {{"start", format_rfc3339(booking.start)},
+                     {"eventTypeId", booking.event_type_id},
+                     {"attendee", std::move(attendee)}};
+  return post_call(endpoint, who, "/bookings", body);
+}
+
+HttpCall build_cancel_booking_call(const CalcomEndpoint& endpoint, std::string_view uid,
+                                   std::string_view reason) {
+  constexpr std::string_view who = "build_cancel_booking_call";
+  json body = json::object();
+  if (!reason.empty()) body["cancellationReason"] = std::string(reason);
+  return post_call(endpoint, who, booking_action_path(who, uid, "cancel"), body);
+}
+
+HttpCall build_reschedule_booking_call(const CalcomEndpoint& endpoint, std::string_view uid,
+                                       Timestamp start, std::string_view reason) {
+  constexpr std::string_view who = "build_reschedule_booking_call";
+  json body = {{"start", format_rfc3339(start)}};
+  if (!reason.empty()) body["reschedulingReason"] = std::string(reason);
+  return post_call(endpoint, who, booking_action_path(who, uid, "reschedule"), body);
+}
+
+Booking parse_booking_answer(std::string_view body) {
+  const json doc = parse_document(body, kBookingSource, true);
+  const Fields root(doc, "", kBookingSource);
+  const json& data = api_data(root);
+  if (data.is_array()) {  // a recurring booking: its occurrences, the first first
+    if (data.empty()) root.bad("data", "is an empty array");
+    return read_api_booking(Fields(data[0], "data[0]", kBookingSource));
+  }
+  if (!data.is_object())
+    root.bad("data", std::string("must be a booking, not ") + data.type_name());
+  return read_api_booking(Fields(data, "data", kBookingSource));
+}
+
+std::string calcom_error_message(std::string_view body) {
+  if (wire::blank(body) || json_depth(body) > kMaxJsonDepth) return {};
+  const json doc = json::parse(body.begin(), body.end(), nullptr, false);
+  if (!doc.is_object()) return {};  // also when not JSON
+  // A message that is a list (NestJS validation errors) is joined with "; ".
+  auto text_of = [](const json* v) -> std::string {
+    if (!v) return {};
+    if (v->is_string()) return v->get<std::string>();
+    std::string joined;
+    if (v->is_array())
+      for (const json& item : *v)
+        if (item.is_string()) joined += (joined.empty() ? "" : "; ") + item.get<std::string>();
+    return joined;
+  };
+  const json* error = member(&doc, "error");
+  // {"status":"error","error":{"code","message"}}, then NestJS's {"message","error":"Bad
+  // Request","statusCode"} (its "error" only names the status), then {"error":"..."}.
+  std::string message = text_of(member(error, "message"));
+  if (message.empty()) message = text_of(member(&doc, "message"));
+  if (message.empty() && error && error->is_string()) message = error->get<std::string>();
+  return wire::quoted(message);
 }
 
 std::vector<Timestamp> parse_slots(std::string_view body) {

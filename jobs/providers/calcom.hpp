@@ -99,6 +99,43 @@ Booking parse_booking_webhook(std::string_view body);
 HttpCall build_slots_call(const CalcomEndpoint& endpoint, int64_t event_type_id, Timestamp start,
                           Timestamp end, std::string_view time_zone);
 
+// A booking the secretary makes for a contact (POST /v2/bookings, cal-api-version
+// bookings_version): {"start": RFC 3339 UTC, "eventTypeId", "attendee": {"name", "email",
+// "timeZone", "phoneNumber" (E.164, "+" and digits), "language"}}; "language" and
+// "phoneNumber" are left out when empty. `phone` may be written any way one phone number is
+// ("5511987654321", "+55 (11) 98765-4321"), country code first; it is sent as "+<digits>".
+// The three write calls below send content-type application/json, Authorization: Bearer and
+// cal-api-version = bookings_version; a uid goes into the path percent-encoded.
+struct NewBooking {
+  int64_t event_type_id = 0;
+  Timestamp start;
+  std::string name, email, phone, time_zone, language;
+};
+// Throws std::invalid_argument when the base URL, key or version is empty, the event type id
+// is not positive, name, email or time zone is empty (or only whitespace), or a phone is given
+// that is not one phone number (8 to 15 digits).
+HttpCall build_create_booking_call(const CalcomEndpoint& endpoint, const NewBooking& booking);
+// POST /v2/bookings/{uid}/cancel {"cancellationReason"} (the reason left out when empty: {}).
+// This and the reschedule call throw std::invalid_argument when the base URL, key or version
+// or the uid is empty.
+HttpCall build_cancel_booking_call(const CalcomEndpoint& endpoint, std::string_view uid,
+                                   std::string_view reason);
+// POST /v2/bookings/{uid}/reschedule {"start", "reschedulingReason"} (the reason left out
+// when empty); Cal.com answers with the new booking (a new uid, rescheduledFromUid = uid).
+HttpCall build_reschedule_booking_call(const CalcomEndpoint& endpoint, std::string_view uid,
+                                       Timestamp start, std::string_view reason);
+
+// Reads a 2xx answer to the three calls above: {"status":"success","data":{booking}} (data
+// may be an array, for a recurring booking: the first), each booking read as
+// parse_bookings_page reads one. Throws CalcomBodyError otherwise, with fields named by
+// their path ("data.start", "data[0].uid").
+Booking parse_booking_answer(std::string_view body);
+
+// The message of a Cal.com error body ({"status":"error","error":{"code","message"}}, or a
+// plain {"message"}, which NestJS may send as a list of messages: joined with "; "; or
+// {"error":"..."}), at most 200 characters; "" when the body says none or is not JSON.
+std::string calcom_error_message(std::string_view body);
+
 // Reads a 2xx answer to build_slots_call, {"status":"success","data":{"2026-01-05":
 // [{"start":"..."}, ...], ...}} (each slot may also have an "end", with format=range): the
 // start instants of the free slots, earliest first, each once. Throws CalcomBodyError on a

@@ -820,5 +820,289 @@ TEST_F(CalcomAdapterSim, ErrorAnswersAreReadAsErrors) {
       << error;
 }
 
+// --- Writing bookings: create, cancel, reschedule ---------------------------------------------
+
+NewBooking ana_booking() {
+  NewBooking b;
+  b.event_type_id = 55;
+  b.start = at("2026-01-05T13:00:00Z");
+  b.name = "Ana Souza";
+  b.email = "ana.souza@example.com";
+  b.phone = "5511987654321";  // as recado keeps it: digits, country code first
+  b.time_zone = "America/Sao_Paulo";
+  b.language = "pt";
+  return b;
+}
+
+const Headers kWriteHeaders = {{"authorization", "Bearer cal_live_0123456789abcdef"},
+                               {"cal-api-version", "2024-08-13"},
+                               {"content-type", "application/json"}};
+
+TEST(CalcomAdapter, CreateBookingCallShape) {
+  const HttpCall call = build_create_booking_call(endpoint(), ana_booking());
+  EXPECT_EQ(call.method, "POST");
+  EXPECT_EQ(call.url, "https://api.cal.com/v2/bookings");
+  EXPECT_EQ(headers_of(call), kWriteHeaders);
+  EXPECT_EQ(json::parse(call.body), json::parse(R"({
+    "start": "2026-01-05T13:00:00.000Z", "eventTypeId": 55,
+    "attendee": {"name": "Ana Souza", "email": "ana.souza@example.com",
+                 "timeZone": "America/Sao_Paulo", "phoneNumber": "+5511987654321",
+                 "language": "pt"}})"))
+      << call.body;
+}
+
+TEST(CalcomAdapter, CreateBookingLeavesOutWhatIsNotKnown) {
+  NewBooking b = ana_booking();
+  b.phone.clear();
+  b.language.clear();
+  b.start = at("2026-01-05T10:00:00.5-03:00");
+  CalcomEndpoint e = endpoint("https://cal.clinica.example/api/v2/");
+  e.bookings_version = "2026-02-25";
+  const HttpCall call = build_create_booking_call(e, b);
+  EXPECT_EQ(call.url, "https://cal.clinica.example/api/v2/bookings");
+  EXPECT_EQ(headers_of(call)["cal-api-version"], "2026-02-25");
+  EXPECT_EQ(json::parse(call.body), json::parse(R"({
+    "start": "2026-01-05T13:00:00.500Z", "eventTypeId": 55,
+    "attendee": {"name": "Ana Souza", "email": "ana.souza@example.com",
+                 "timeZone": "America/Sao_Paulo"}})"));
+  // A phone written for people is sent as E.164.
+  b.phone = "+55 (11) 98765-4321";
+  EXPECT_EQ(json::parse(build_create_booking_call(e, b).body)["attendee"]["phoneNumber"],
+            "+5511987654321");
+}
+
+TEST(CalcomAdapter, CreateBookingRefusesWhatCannotBeBooked) {
+  auto refused = [](auto edit, CalcomEndpoint e = endpoint()) {
+    NewBooking b = ana_booking();
+    edit(b);
+    try {
+      build_create_booking_call(e, b);
+    } catch (const std::invalid_argument& error) {
+      return std::string(error.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(refused([](NewBooking& b) { b.event_type_id = 0; }),
+            "build_create_booking_call: event type id 0 is not positive");
+  EXPECT_EQ(refused([](NewBooking& b) { b.name = " "; }),
+            "build_create_booking_call: no attendee name");
+  EXPECT_EQ(refused([](NewBooking& b) { b.email.clear(); }),
+            "build_create_booking_call: no attendee email");
+  EXPECT_EQ(refused([](NewBooking& b) { b.time_zone.clear(); }),
+            "build_create_booking_call: no attendee time zone");
+  EXPECT_EQ(refused([](NewBooking& b) { b.phone = "ligar à tarde"; }),
+            "build_create_booking_call: \"ligar à tarde\" is not one phone number");
+  EXPECT_EQ(refused([](NewBooking& b) { b.phone = "1234"; }),
+            "build_create_booking_call: \"1234\" is not one phone number");
+  CalcomEndpoint no_key = endpoint();
+  no_key.api_key.clear();
+  EXPECT_EQ(refused([](NewBooking&) {}, no_key), "build_create_booking_call: no Cal.com API key");
+  CalcomEndpoint no_version = endpoint();
+  no_version.bookings_version.clear();
+  EXPECT_EQ(refused([](NewBooking&) {}, no_version),
+            "build_create_booking_call: no cal-api-version");
+  EXPECT_EQ(refused([](NewBooking&) {}, endpoint("")),
+            "build_create_booking_call: no Cal.com base URL");
+  EXPECT_EQ(refused([](NewBooking&) {}), "");
+}
+
+TEST(CalcomAdapter, CancelBookingCallShape) {
+  const HttpCall call = build_cancel_booking_call(
+      endpoint("https://api.cal.com/v2"), "wR4sKq8fPzN2mYtVbXc7Lh", "Paciente pediu pelo WhatsApp");
+  EXPECT_EQ(call.method, "POST");
+  EXPECT_EQ(call.url, "https://api.cal.com/v2/bookings/wR4sKq8fPzN2mYtVbXc7Lh/cancel");
+  EXPECT_EQ(headers_of(call), kWriteHeaders);
+  EXPECT_EQ(call.body, R"({"cancellationReason":"Paciente pediu pelo WhatsApp"})");
+  // No reason: an empty object. A uid is one path segment, whatever it holds.
+  const HttpCall bare = build_cancel_booking_call(endpoint(), "a b/../c?d", "");
+  EXPECT_EQ(bare.url, "https://api.cal.com/v2/bookings/a%20b%2F..%2Fc%3Fd/cancel");
+  EXPECT_EQ(bare.body, "{}");
+  EXPECT_THROW(build_cancel_booking_call(endpoint(), "", "x"), std::invalid_argument);
+  CalcomEndpoint no_key = endpoint();
+  no_key.api_key.clear();
+  EXPECT_THROW(build_cancel_booking_call(no_key, "uid", ""), std::invalid_argument);
+}
+
+TEST(CalcomAdapter, RescheduleBookingCallShape) {
+  const HttpCall call = build_reschedule_booking_call(endpoint(), "wR4sKq8fPzN2mYtVbXc7Lh",
+                                                      at("2026-01-07T11:00:00-03:00"), "viagem");
+  EXPECT_EQ(call.method, "POST");
+  EXPECT_EQ(call.url, "https://api.cal.com/v2/bookings/wR4sKq8fPzN2mYtVbXc7Lh/reschedule");
+  EXPECT_EQ(headers_of(call), kWriteHeaders);
+  EXPECT_EQ(json::parse(call.body),
+            json::parse(R"({"start":"2026-01-07T14:00:00.000Z","reschedulingReason":"viagem"})"));
+  EXPECT_EQ(build_reschedule_booking_call(endpoint(), "u1", at("2026-01-07T14:00:00Z"), "").body,
+            R"({"start":"2026-01-07T14:00:00.000Z"})");
+  EXPECT_EQ(build_reschedule_booking_call(endpoint(), "u/1", at("2026-01-07T14:00:00Z"), "").url,
+            "https://api.cal.com/v2/bookings/u%2F1/reschedule");
+  EXPECT_THROW(build_reschedule_booking_call(endpoint(), "", at("2026-01-07T14:00:00Z"), ""),
+               std::invalid_argument);
+}
+
+// POST /v2/bookings/{uid}/reschedule, cal-api-version 2024-08-13: the new booking, its phone
+// only in the form answers.
+constexpr const char* kRescheduleAnswer = R"({
+  "status": "success",
+  "data": {
+    "id": 340, "uid": "Nw8vTq3sLk5pXz1mRb6cJe",
+    "title": "Consulta entre Dra. Helena Costa e Ana Souza", "description": "",
+    "hosts": [{"id": 12, "name": "Dra. Helena Costa", "email": "helena@clinica.example",
+               "username": "helena", "timeZone": "America/Sao_Paulo"}],
+    "status": "accepted", "reschedulingReason": "viagem",
+    "rescheduledFromUid": "wR4sKq8fPzN2mYtVbXc7Lh",
+    "start": "2026-01-07T11:00:00.000-03:00", "end": "2026-01-07T11:30:00.000-03:00",
+    "duration": 30, "eventTypeId": 55, "eventType": {"id": 55, "slug": "consulta"},
+    "location": "integrations:daily", "absentHost": false,
+    "createdAt": "2025-12-22T10:15:00.000Z", "updatedAt": "2025-12-22T10:15:00.000Z",
+    "metadata": {},
+    "attendees": [{"name": "Ana Souza", "email": "ana.souza@example.com",
+                   "timeZone": "America/Sao_Paulo", "language": "pt", "absent": false}],
+    "guests": [],
+    "bookingFieldsResponses": {"name": "Ana Souza", "email": "ana.souza@example.com",
+                               "attendeePhoneNumber": "+55 11 98765-4321"}
+  }
+})";
+
+TEST(CalcomAdapter, ReadsABookingAnswer) {
+  const Booking b = parse_booking_answer(kRescheduleAnswer);
+  EXPECT_EQ(b.uid, "Nw8vTq3sLk5pXz1mRb6cJe");
+  EXPECT_EQ(b.id, 340);
+  EXPECT_EQ(b.status, "accepted");
+  EXPECT_EQ(b.start, at("2026-01-07T14:00:00Z"));
+  EXPECT_EQ(b.end, b.start + 30min);
+  EXPECT_EQ(b.title, "Consulta entre Dra. Helena Costa e Ana Souza");
+  EXPECT_EQ(b.attendee_name, "Ana Souza");
+  EXPECT_EQ(b.attendee_email, "ana.souza@example.com");
+  EXPECT_EQ(b.attendee_time_zone, "America/Sao_Paulo");
+  EXPECT_EQ(b.attendee_phone, "5511987654321");  // from bookingFieldsResponses
+  EXPECT_EQ(b.event_type_id, 55);
+  EXPECT_EQ(b.rescheduled_from, "wR4sKq8fPzN2mYtVbXc7Lh");
+
+  // A booking read from a page and from an answer are the same booking.
+  json page = json::parse(kApiPage);
+  const Booking from_page = parse_bookings_page(page.dump(), 2).bookings[0];
+  const Booking from_answer =
+      parse_booking_answer(json({{"status", "success"}, {"data", page["data"][0]}}).dump());
+  EXPECT_EQ(from_answer.uid, from_page.uid);
+  EXPECT_EQ(from_answer.attendee_phone, "5511987654321");  // attendees[0].phoneNumber
+  EXPECT_EQ(from_answer.start, from_page.start);
+  EXPECT_EQ(from_answer.event_type_id, from_page.event_type_id);
+}
+
+TEST(CalcomAdapter, ARecurringBookingAnswerIsItsFirstOccurrence) {
+  json doc = json::parse(kRescheduleAnswer);
+  json second = doc["data"];
+  second["uid"] = "second";
+  second["start"] = "2026-01-14T14:00:00.000Z";
+  second["end"] = "2026-01-14T14:30:00.000Z";
+  doc["data"] = json::array({doc["data"], second});
+  const Booking b = parse_booking_answer(doc.dump());
+  EXPECT_EQ(b.uid, "Nw8vTq3sLk5pXz1mRb6cJe");
+  EXPECT_EQ(b.start, at("2026-01-07T14:00:00Z"));
+}
+
+TEST(CalcomAdapter, BookingAnswerErrorsNameWhatIsWrong) {
+  auto answer_error = [](const std::string& body) {
+    return error_of([&] { parse_booking_answer(body); });
+  };
+  EXPECT_EQ(
+      answer_error(
+          R"({"status":"error","timestamp":"2026-01-01T00:00:00.000Z",)"
+          R"("path":"/v2/bookings","error":{"code":"BadRequestException",)"
+          R"("message":"User either already has booking at this time or is not available"}})"),
+      "Cal.com booking answer: Cal.com answered with an error BadRequestException: User "
+      "either already has booking at this time or is not available");
+  EXPECT_EQ(
+      answer_error("<html>504 Gateway Time-out</html>"),
+      "Cal.com booking answer: the body is not valid JSON: <html>504 Gateway Time-out</html>");
+  EXPECT_EQ(answer_error(R"({"status":"success"})"), "Cal.com booking answer: data is missing");
+  EXPECT_EQ(answer_error(R"({"status":"success","data":"ok"})"),
+            "Cal.com booking answer: data must be a booking, not string");
+  EXPECT_EQ(answer_error(R"({"status":"success","data":[]})"),
+            "Cal.com booking answer: data is an empty array");
+  auto with = [](auto edit) {
+    json doc = json::parse(kRescheduleAnswer);
+    edit(doc["data"]);
+    return doc.dump();
+  };
+  EXPECT_EQ(answer_error(with([](json& b) { b.erase("start"); })),
+            "Cal.com booking answer: data.start is missing");
+  EXPECT_EQ(answer_error(with([](json& b) { b["uid"] = 7; })),
+            "Cal.com booking answer: data.uid must be a string, not number");
+  EXPECT_EQ(answer_error(with([](json& b) { b = json::array({json::object()}); })),
+            "Cal.com booking answer: data[0].uid is missing");
+}
+
+TEST(CalcomAdapter, ErrorMessagesFromErrorBodies) {
+  EXPECT_EQ(calcom_error_message(R"({"status":"error","error":{"code":"BadRequestException",)"
+                                 R"("message":"Attempting to book a meeting in the past."}})"),
+            "Attempting to book a meeting in the past.");
+  EXPECT_EQ(calcom_error_message(R"({"message":"Booking not found"})"), "Booking not found");
+  // NestJS: "error" only names the status; the message may be a list.
+  EXPECT_EQ(calcom_error_message(R"({"message":["start must be a valid ISO 8601 date string",)"
+                                 R"("attendee.timeZone should not be empty"],)"
+                                 R"("error":"Bad Request","statusCode":400})"),
+            "start must be a valid ISO 8601 date string; attendee.timeZone should not be empty");
+  EXPECT_EQ(calcom_error_message(R"({"error":"Unauthorized"})"), "Unauthorized");
+  EXPECT_EQ(calcom_error_message(R"({"status":"error","error":{"code":"X"}})"), "");
+  EXPECT_EQ(calcom_error_message("<html>502 Bad Gateway</html>"), "");
+  EXPECT_EQ(calcom_error_message(""), "");
+  EXPECT_EQ(calcom_error_message("[1]"), "");
+  const std::string long_message = R"({"message":")" + std::string(500, 'x') + R"("})";
+  EXPECT_EQ(calcom_error_message(long_message), std::string(200, 'x') + "…");
+}
+
+TEST(CalcomAdapter, SlotsInTheAskedZoneAreReadAsInstants) {
+  // Cal.com answers in the timeZone asked for, the date being the zone's.
+  const std::vector<Timestamp> slots = parse_slots(R"({"status":"success","data":{
+      "2026-11-27":[{"start":"2026-11-27T06:00:00.000-03:00"},
+                    {"start":"2026-11-27T23:30:00.000-03:00"}],
+      "2026-11-28":[{"start":"2026-11-28T05:30:00+05:30"},{"start":"2026-11-28T02:30:00.000Z"}]}})");
+  EXPECT_EQ(slots, (std::vector<Timestamp>{at("2026-11-27T09:00:00Z"), at("2026-11-28T00:00:00Z"),
+                                           at("2026-11-28T02:30:00Z")}));
+}
+
+TEST_F(CalcomAdapterSim, BooksReschedulesAndCancelsThroughTheBuiltCalls) {
+  const CalcomEndpoint e = endpoint(sim_->url("/"));
+  NewBooking nb = ana_booking();  // Monday 13:00 UTC, a free slot
+  const test::HttpResult created = send(build_create_booking_call(e, nb));
+  ASSERT_EQ(created.status, 201) << created.error << created.body;
+  const Booking booked = parse_booking_answer(created.body);
+  EXPECT_FALSE(booked.uid.empty());
+  EXPECT_EQ(booked.status, "accepted");
+  EXPECT_EQ(booked.start, nb.start);
+  EXPECT_EQ(booked.attendee_name, "Ana Souza");
+  EXPECT_EQ(booked.attendee_phone, "5511987654321");
+  EXPECT_EQ(booked.event_type_id, 55);
+
+  // The same slot again: refused, and the message read from the error body.
+  nb.email = "bruno@example.com";
+  const test::HttpResult taken = send(build_create_booking_call(e, nb));
+  ASSERT_EQ(taken.status, 400) << taken.body;
+  EXPECT_FALSE(calcom_error_message(taken.body).empty()) << taken.body;
+  EXPECT_THROW(parse_booking_answer(taken.body), CalcomBodyError);
+
+  const test::HttpResult moved =
+      send(build_reschedule_booking_call(e, booked.uid, at("2026-01-06T14:00:00Z"), "viagem"));
+  ASSERT_GE(moved.status, 200) << moved.error << moved.body;
+  ASSERT_LT(moved.status, 300) << moved.body;
+  const Booking rescheduled = parse_booking_answer(moved.body);
+  EXPECT_NE(rescheduled.uid, booked.uid);
+  EXPECT_EQ(rescheduled.rescheduled_from, booked.uid);
+  EXPECT_EQ(rescheduled.start, at("2026-01-06T14:00:00Z"));
+
+  const test::HttpResult cancelled =
+      send(build_cancel_booking_call(e, rescheduled.uid, "Imprevisto"));
+  ASSERT_EQ(cancelled.status, 200) << cancelled.error << cancelled.body;
+  const Booking gone = parse_booking_answer(cancelled.body);
+  EXPECT_EQ(gone.uid, rescheduled.uid);
+  EXPECT_EQ(gone.status, "cancelled");
+
+  const test::HttpResult unknown = send(build_cancel_booking_call(e, "no-such-uid", ""));
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_NE(calcom_error_message(unknown.body).find("no-such-uid"), std::string::npos)
+      << unknown.body;
+}
+
 }  // namespace
 }  // namespace recado::jobs::providers
