@@ -1,6 +1,5 @@
 #include "src/sim.hpp"
 
-
 #include <cstdio>
 #include <random>
 #include <stdexcept>
@@ -201,7 +200,7 @@ void Simulator::handle_provider(HttpRequest& request, HttpResponder responder) {
 HttpResponse Simulator::provider_answer(const SimRoute& route, const HttpRequest& request,
                                         uint64_t seq) {
   const SimEndpoint e = route.endpoint;
-  const bool get_ok = is_calcom(e) && !route.cancel;
+  const bool get_ok = is_calcom(e) && !route.cancel && !route.reschedule;
   const bool post_ok = e != SimEndpoint::calcom_slots;
   if (!((request.method == "GET" && get_ok) || (request.method == "POST" && post_ok))) {
     HttpResponse r = sim_error(e, 405, "Method " + request.method + " is not allowed here");
@@ -212,11 +211,11 @@ HttpResponse Simulator::provider_answer(const SimRoute& route, const HttpRequest
   const SimContext ctx{seq, nonce_, clock_.now()};
   switch (e) {
     case SimEndpoint::openai:
-      return sim_openai_reply(request, ctx);
+      return sim_openai_reply(request, ctx, &llm_script_);
     case SimEndpoint::anthropic:
-      return sim_anthropic_reply(request, ctx);
+      return sim_anthropic_reply(request, ctx, &llm_script_);
     case SimEndpoint::gemini:
-      return sim_gemini_reply(request, route.param, ctx);
+      return sim_gemini_reply(request, route.param, ctx, &llm_script_);
     case SimEndpoint::evolution:
       return sim_evolution_reply(request, route.param, ctx);
     case SimEndpoint::whaticket:
@@ -225,6 +224,7 @@ HttpResponse Simulator::provider_answer(const SimRoute& route, const HttpRequest
       return sim_cloudapi_reply(request, route.param, ctx);
     case SimEndpoint::calcom_bookings:
       if (route.cancel) return calcom_.cancel_booking(request, route.param, ctx);
+      if (route.reschedule) return calcom_.reschedule_booking(request, route.param, ctx);
       return request.method == "GET" ? calcom_.list_bookings(request, ctx)
                                      : calcom_.create_booking(request, ctx);
     case SimEndpoint::calcom_slots:
@@ -338,10 +338,16 @@ void Simulator::handle_control(HttpRequest& request, HttpResponder responder) {
     calcom_.clear();
     return send(ok({{"cleared", n}}));
   }
-  send(HttpResponse::error(
-      404,
-      "no control endpoint at " + request.path +
-          " (see /_sim/healthz, /_sim/requests, /_sim/faults, /_sim/webhooks, /_sim/bookings)"));
+  if (path == "llm/script") {
+    if (method == "POST") return send(post_llm_script(request));
+    if (method == "GET")
+      return send(ok({{"turns", llm_script_.describe()}, {"remaining", llm_script_.size()}}));
+    if (method == "DELETE") return send(ok({{"cleared", llm_script_.clear()}}));
+    return not_allowed("GET, POST, DELETE");
+  }
+  send(HttpResponse::error(404, "no control endpoint at " + request.path +
+                                    " (see /_sim/healthz, /_sim/requests, /_sim/faults, "
+                                    "/_sim/webhooks, /_sim/bookings, /_sim/llm/script)"));
 }
 
 HttpResponse Simulator::get_requests(const HttpRequest& request) {
@@ -399,6 +405,21 @@ HttpResponse Simulator::delete_faults(const std::string& endpoint) {
     return HttpResponse::error(
         404, "unknown endpoint '" + endpoint + "' (known: " + sim_endpoint_names() + ")");
   return ok({{"endpoint", endpoint}, {"cleared", faults_.clear(*e)}});
+}
+
+HttpResponse Simulator::post_llm_script(const HttpRequest& request) {
+  auto parsed = parse_sim_body(request.body);
+  if (auto* reason = std::get_if<std::string>(&parsed)) return HttpResponse::error(400, *reason);
+  auto turns = parse_llm_script(std::get<json>(parsed));
+  if (auto* reason = std::get_if<std::string>(&turns)) return HttpResponse::error(400, *reason);
+  const size_t n = std::get<std::vector<LlmScriptTurn>>(turns).size();
+  if (!llm_script_.append(std::move(std::get<std::vector<LlmScriptTurn>>(turns))))
+    return HttpResponse::error(400, "the script would hold more than " +
+                                        std::to_string(LlmScript::kMaxTurns) + " turns (" +
+                                        std::to_string(llm_script_.size()) + " queued)");
+  log::info("llm script appended",
+            {{"turns", std::to_string(n)}, {"remaining", std::to_string(llm_script_.size())}});
+  return ok({{"appended", n}, {"remaining", llm_script_.size()}});
 }
 
 // --- Webhooks ---------------------------------------------------------------------------------

@@ -6,6 +6,11 @@
 // in-process by `recado dev`, the tests and the benchmarks. The README's "Provider
 // simulator" section documents the endpoints, the control API and the fault spec.
 //
+// The LLMs answer with tools too (sim_llm.hpp): from a script of turns tests queue with
+// POST /_sim/llm/script (GET shows what is left, DELETE clears), else, when the request
+// offers tools, as the built-in secretary (sim_brain.hpp). Cal.com keeps its bookings
+// (sim_calcom.hpp): DELETE /_sim/bookings forgets them.
+//
 // Loop thread only: construct, listen, close and destroy it on the thread running `loop`.
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +25,7 @@
 #include "src/http_server.hpp"
 #include "src/sim_calcom.hpp"
 #include "src/sim_faults.hpp"
+#include "src/sim_llm.hpp"
 #include "src/sim_recorder.hpp"
 
 namespace recado {
@@ -53,6 +59,7 @@ class Simulator {
   FaultBook& faults() { return faults_; }
   SimRecorder& recorder() { return recorder_; }
   CalcomSim& calcom() { return calcom_; }
+  LlmScript& llm_script() { return llm_script_; }
   int connection_count() const { return server_->connection_count(); }
   // Requests held by a "hang" fault right now.
   std::size_t hung_count() const { return hung_.size(); }
@@ -73,6 +80,7 @@ class Simulator {
   HttpResponse get_requests(const HttpRequest& request);
   HttpResponse put_faults(const HttpRequest& request, const std::string& endpoint);
   HttpResponse delete_faults(const std::string& endpoint);
+  HttpResponse post_llm_script(const HttpRequest& request);
   void post_webhooks(const HttpRequest& request, HttpResponder responder);
   void send_next_webhook(const std::shared_ptr<WebhookJob>& job);
   void finish_webhooks(const std::shared_ptr<WebhookJob>& job);
@@ -86,6 +94,7 @@ class Simulator {
   SimRecorder recorder_;
   FaultBook faults_;
   CalcomSim calcom_;
+  LlmScript llm_script_;
   std::unique_ptr<HttpServer> server_;
   std::unordered_map<uint64_t, std::unique_ptr<Delayed>> delayed_;  // by record number
   std::unordered_map<uint64_t, HttpResponder> hung_;                // by record number

@@ -1,5 +1,7 @@
 #include "src/sim_calcom.hpp"
 
+#include <date/tz.h>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -93,6 +95,12 @@ json booking_json(const SimBooking& b) {
             {"createdAt", format_rfc3339(b.created_at)},
             {"metadata", json::object()}};
   if (b.status == "cancelled") j["cancellationReason"] = b.cancellation_reason;
+  if (b.rescheduled) j["rescheduled"] = true;
+  if (!b.rescheduled_to_uid.empty()) j["rescheduledToUid"] = b.rescheduled_to_uid;
+  if (!b.rescheduled_from_uid.empty()) {
+    j["rescheduledFromUid"] = b.rescheduled_from_uid;
+    j["reschedulingReason"] = b.rescheduling_reason;
+  }
   return j;
 }
 
@@ -102,6 +110,35 @@ HttpResponse success(int status, json data) {
 
 HttpResponse bad_request(std::string_view message) {
   return calcom_error(400, "BAD_REQUEST", message);
+}
+
+// "2026-11-27T06:00:00.000-03:00": `t` as the wall clock of `zone` reads it, with its offset.
+struct ZonedStart {
+  std::string date;  // "2026-11-27", in the zone
+  std::string text;
+};
+
+ZonedStart in_zone(Timestamp t, const date::time_zone* zone) {
+  const auto seconds = chr::floor<chr::seconds>(t);
+  const date::sys_info info = zone->get_info(date::sys_seconds{seconds.time_since_epoch()});
+  const auto local = t + info.offset;
+  const chr::sys_days day = chr::floor<chr::days>(local);
+  const chr::year_month_day ymd{day};
+  const auto into_day = local - Timestamp{day};
+  const auto h = chr::duration_cast<chr::hours>(into_day);
+  const auto m = chr::duration_cast<chr::minutes>(into_day - h);
+  const auto sec = chr::duration_cast<chr::seconds>(into_day - h - m);
+  const auto ms = chr::duration_cast<chr::milliseconds>(into_day - h - m - sec);
+  const int64_t offset_minutes = chr::duration_cast<chr::minutes>(info.offset).count();
+  const int64_t abs_offset = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03d%c%02d:%02d",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(h.count()),
+                static_cast<int>(m.count()), static_cast<int>(sec.count()),
+                static_cast<int>(ms.count()), offset_minutes < 0 ? '-' : '+',
+                static_cast<int>(abs_offset / 60), static_cast<int>(abs_offset % 60));
+  return {date_text(day), buf};
 }
 
 }  // namespace
@@ -115,10 +152,20 @@ bool CalcomSim::on_calendar(Timestamp start) {
   return minute >= kFirstSlotMinute && minute < kFirstSlotMinute + kSlotsPerDay * kSlotMinutes;
 }
 
-bool CalcomSim::taken(Timestamp start) const {
+bool CalcomSim::taken(Timestamp start, std::string_view except_uid) const {
   return std::any_of(bookings_.begin(), bookings_.end(), [&](const SimBooking& b) {
-    return b.status == "accepted" && b.start == start;
+    return b.status == "accepted" && b.start == start && b.uid != except_uid;
   });
+}
+
+std::optional<HttpResponse> CalcomSim::refuse_start(Timestamp start, const SimContext& ctx,
+                                                    std::string_view except_uid) const {
+  if (start < ctx.now) return bad_request("Attempting to book a meeting in the past.");
+  if (!on_calendar(start))
+    return bad_request("no_available_users_found_error: " + format_rfc3339(start) +
+                       " is not a slot (weekdays, 09:00 to 16:30 UTC, every 30 minutes)");
+  if (taken(start, except_uid)) return calcom_error(400, "BadRequestException", kSlotTakenMessage);
+  return std::nullopt;
 }
 
 HttpResponse CalcomSim::list_bookings(const HttpRequest& r, const SimContext& ctx) const {
@@ -236,13 +283,7 @@ HttpResponse CalcomSim::create_booking(const HttpRequest& r, const SimContext& c
       return bad_request("lengthInMinutes must be a whole number from 5 to 480");
     minutes = len->get<int64_t>();
   }
-  if (*start < ctx.now) return bad_request("Attempting to book a meeting in the past.");
-  if (!on_calendar(*start))
-    return bad_request("no_available_users_found_error: " + format_rfc3339(*start) +
-                       " is not a slot (weekdays, 09:00 to 16:30 UTC, every 30 minutes)");
-  if (taken(*start))
-    return bad_request("no_available_users_found_error: the slot at " + format_rfc3339(*start) +
-                       " is already booked");
+  if (auto refused = refuse_start(*start, ctx)) return *refused;
   b.id = next_id_++;
   b.uid = sim_message_id("sim", SimContext{static_cast<uint64_t>(b.id), ctx.nonce, ctx.now});
   b.title = "Consulta entre Recado Sim e " + b.attendee_name;
@@ -276,6 +317,48 @@ HttpResponse CalcomSim::cancel_booking(const HttpRequest& r, std::string_view ui
   return success(200, booking_json(*it));
 }
 
+HttpResponse CalcomSim::reschedule_booking(const HttpRequest& r, std::string_view uid,
+                                           const SimContext& ctx) {
+  auto it = std::find_if(bookings_.begin(), bookings_.end(),
+                         [&](const SimBooking& b) { return b.uid == uid; });
+  if (it == bookings_.end())
+    return calcom_error(404, "NOT_FOUND",
+                        "Booking with uid=" + std::string(uid) + " was not found");
+  auto parsed = parse_sim_body(r.body);
+  if (auto* reason = std::get_if<std::string>(&parsed)) return bad_request(*reason);
+  const json& doc = std::get<json>(parsed);
+  const auto start = parse_rfc3339(string_field(doc, "start"));
+  if (!start)
+    return bad_request("start is required (an ISO 8601 time in UTC, e.g. 2026-01-05T13:00:00Z)");
+  for (const char* key : {"reschedulingReason", "rescheduledBy"})
+    if (doc.contains(key) && !doc[key].is_string())
+      return bad_request(std::string(key) + " must be a string");
+  if (it->status == "cancelled") {
+    std::string message =
+        "Can't reschedule booking with uid=" + std::string(uid) + " because it has been cancelled";
+    if (!it->rescheduled_to_uid.empty())
+      message += " and rescheduled to the booking with uid=" + it->rescheduled_to_uid +
+                 ". Reschedule that booking instead";
+    return bad_request(message + ".");
+  }
+  if (auto refused = refuse_start(*start, ctx, uid)) return *refused;
+  SimBooking moved = *it;
+  moved.id = next_id_++;
+  moved.uid =
+      sim_message_id("sim", SimContext{static_cast<uint64_t>(moved.id), ctx.nonce, ctx.now});
+  moved.end = *start + (it->end - it->start);
+  moved.start = *start;
+  moved.created_at = ctx.now;
+  moved.rescheduled_from_uid = it->uid;
+  moved.rescheduling_reason = string_field(doc, "reschedulingReason");
+  it->status = "cancelled";
+  it->rescheduled = true;
+  it->rescheduled_to_uid = moved.uid;
+  it->cancellation_reason = moved.rescheduling_reason;
+  bookings_.push_back(moved);  // `it` is not used after this
+  return success(201, booking_json(moved));
+}
+
 HttpResponse CalcomSim::slots(const HttpRequest& r) const {
   const auto type = sim_query_param(r.query, "eventTypeId");
   if (!type || !whole(*type) || *whole(*type) < 1)
@@ -298,16 +381,29 @@ HttpResponse CalcomSim::slots(const HttpRequest& r) const {
   if (*end < *start) return bad_request("end must not be before start");
   if (*end - *start > chr::days{kMaxSlotDays})
     return bad_request("the range may span at most 62 days");
+  const date::time_zone* zone = nullptr;
+  if (auto name = sim_query_param(r.query, "timeZone"); name && !name->empty()) {
+    try {
+      zone = date::locate_zone(*name);
+    } catch (const std::runtime_error&) {
+      return bad_request("timeZone must be an IANA time zone such as America/Sao_Paulo, not '" +
+                         *name + "'");
+    }
+  }
   json data = json::object();
   for (chr::sys_days day = day_of(*start); Timestamp{day} < *end; day += chr::days{1}) {
     if (!weekday(day)) continue;
-    json list = json::array();
     for (int i = 0; i < kSlotsPerDay; ++i) {
       const Timestamp t = Timestamp{day} + chr::minutes{kFirstSlotMinute + i * kSlotMinutes};
       if (t < *start || t >= *end || taken(t)) continue;
-      list.push_back({{"start", format_rfc3339(t)}});
+      // Starts come in time order, so each date's list does too.
+      if (zone) {
+        ZonedStart zoned = in_zone(t, zone);
+        data[zoned.date].push_back({{"start", std::move(zoned.text)}});
+      } else {
+        data[date_text(day)].push_back({{"start", format_rfc3339(t)}});
+      }
     }
-    if (!list.empty()) data[date_text(day)] = std::move(list);
   }
   return success(200, std::move(data));
 }

@@ -91,9 +91,15 @@ std::optional<SimRoute> route_sim_path(std::string_view path) {
   if (path == "/v2/bookings") return SimRoute{SimEndpoint::calcom_bookings};
   if (auto rest = after(path, "/v2/bookings/")) {
     constexpr std::string_view kCancel = "/cancel";
+    constexpr std::string_view kReschedule = "/reschedule";
     if (rest->ends_with(kCancel)) {
       const std::string_view uid = rest->substr(0, rest->size() - kCancel.size());
       if (segment_ok(uid)) return SimRoute{SimEndpoint::calcom_bookings, std::string(uid), true};
+    }
+    if (rest->ends_with(kReschedule)) {
+      const std::string_view uid = rest->substr(0, rest->size() - kReschedule.size());
+      if (segment_ok(uid))
+        return SimRoute{SimEndpoint::calcom_bookings, std::string(uid), false, true};
     }
     return std::nullopt;
   }

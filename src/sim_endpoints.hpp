@@ -35,9 +35,11 @@ bool is_calcom(SimEndpoint e);
 struct SimRoute {
   SimEndpoint endpoint = SimEndpoint::openai;
   // The variable part of the path: the Gemini model, the Evolution instance, the Cloud API
-  // phone number id, the Cal.com booking uid (for .../cancel); "" when none.
+  // phone number id, the Cal.com booking uid (for .../cancel and .../reschedule); "" when
+  // none.
   std::string param;
-  bool cancel = false;  // POST /v2/bookings/{uid}/cancel
+  bool cancel = false;      // POST /v2/bookings/{uid}/cancel
+  bool reschedule = false;  // POST /v2/bookings/{uid}/reschedule
 };
 
 // Routes:
@@ -47,7 +49,8 @@ struct SimRoute {
 //   POST /message/sendText/{instance}                           evolution
 //   POST /api/messages/send                                     whaticket
 //   POST /v{N}/{phone_number_id}/messages                       cloudapi (N: digits and dots)
-//   GET|POST /v2/bookings, POST /v2/bookings/{uid}/cancel       calcom_bookings
+//   GET|POST /v2/bookings, POST /v2/bookings/{uid}/cancel,      calcom_bookings
+//   POST /v2/bookings/{uid}/reschedule
 //   GET /v2/slots                                               calcom_slots
 std::optional<SimRoute> route_sim_path(std::string_view path);
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "src/json_limits.hpp"
+#include "src/sim_brain.hpp"
 #include "src/sim_llm.hpp"
 
 namespace recado {
@@ -451,33 +452,56 @@ std::string sim_message_id(std::string_view prefix, const SimContext& ctx, bool 
 
 // --- LLMs ------------------------------------------------------------------------------------
 
-HttpResponse sim_openai_reply(const HttpRequest& request, const SimContext& ctx) {
+namespace {
+
+// The answer to `p`: the script's next turn, the secretary, or the deterministic text.
+LlmAnswer llm_answer(const LlmPrompt& p, LlmScript* script, std::string_view id_prefix,
+                     const SimContext& ctx) {
+  LlmAnswer a;
+  if (std::optional<LlmScriptTurn> turn = script ? script->take() : std::nullopt)
+    a = make_answer(p, turn->text.value_or(""), std::move(turn->tool_calls));
+  else if (!p.tools.empty())
+    a = secretary_answer(p);
+  else
+    return simulated_answer(p);
+  if (!id_prefix.empty())
+    for (size_t i = 0; i < a.tool_calls.size(); ++i)
+      if (a.tool_calls[i].id.empty())
+        a.tool_calls[i].id = sim_message_id(id_prefix, ctx) + "_" + std::to_string(i);
+  return a;
+}
+
+}  // namespace
+
+HttpResponse sim_openai_reply(const HttpRequest& request, const SimContext& ctx,
+                              LlmScript* script) {
   auto prompt = parse_openai_prompt(request.body);
   if (auto* reason = std::get_if<std::string>(&prompt))
     return openai_error(400, *reason, "invalid_request_error");
   const LlmPrompt& p = std::get<LlmPrompt>(prompt);
   return HttpResponse::json(
-      200, openai_completion_body(p, simulated_answer(p), sim_message_id("chatcmpl-sim", ctx),
-                                  unix_seconds(ctx.now)));
+      200, openai_completion_body(p, llm_answer(p, script, "call_", ctx),
+                                  sim_message_id("chatcmpl-sim", ctx), unix_seconds(ctx.now)));
 }
 
-HttpResponse sim_anthropic_reply(const HttpRequest& request, const SimContext& ctx) {
+HttpResponse sim_anthropic_reply(const HttpRequest& request, const SimContext& ctx,
+                                 LlmScript* script) {
   auto prompt = parse_anthropic_prompt(request.body);
   if (auto* reason = std::get_if<std::string>(&prompt))
     return anthropic_error(400, "invalid_request_error", *reason);
   const LlmPrompt& p = std::get<LlmPrompt>(prompt);
-  return HttpResponse::json(
-      200, anthropic_message_body(p, simulated_answer(p), sim_message_id("msg_sim", ctx)));
+  return HttpResponse::json(200, anthropic_message_body(p, llm_answer(p, script, "toolu_", ctx),
+                                                        sim_message_id("msg_sim", ctx)));
 }
 
 HttpResponse sim_gemini_reply(const HttpRequest& request, std::string_view model,
-                              const SimContext& ctx) {
+                              const SimContext& ctx, LlmScript* script) {
   auto prompt = parse_gemini_prompt(request.body, model);
   if (auto* reason = std::get_if<std::string>(&prompt))
     return gemini_error(400, *reason, "INVALID_ARGUMENT");
   const LlmPrompt& p = std::get<LlmPrompt>(prompt);
   return HttpResponse::json(
-      200, gemini_response_body(p, simulated_answer(p), sim_message_id("sim", ctx)));
+      200, gemini_response_body(p, llm_answer(p, script, "", ctx), sim_message_id("sim", ctx)));
 }
 
 // --- WhatsApp gateways -------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 // What the simulated providers answer, in their own wire formats (shared/protocols.md):
 // each provider's error body, the answers of the faults that answer, the credential checks,
 // and the success replies of the LLMs and the WhatsApp gateways (Cal.com is sim_calcom).
-// Pure: no I/O, no clock (the caller passes the time); safe from any thread.
+// Pure: no I/O, no clock (the caller passes the time); safe from any thread, but for the
+// LLM script a caller passes in (its owner's thread only).
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "src/http_server.hpp"
 #include "src/sim_endpoints.hpp"
 #include "src/sim_faults.hpp"
+#include "src/sim_llm.hpp"
 
 namespace recado {
 
@@ -67,10 +69,17 @@ HttpResponse sim_fault_reply(SimEndpoint endpoint, const FaultSpec& spec);
 std::optional<HttpResponse> sim_check_credentials(SimEndpoint endpoint, const HttpRequest& request);
 
 // --- Success replies (credentials already checked) ---------------------------------------
-HttpResponse sim_openai_reply(const HttpRequest& request, const SimContext& ctx);
-HttpResponse sim_anthropic_reply(const HttpRequest& request, const SimContext& ctx);
+// The LLMs answer a request that reads well with, in this order: the next turn of `script`
+// (taken from it; nullptr: no script), the built-in secretary (sim_brain.hpp) when the
+// request offers tools, else the deterministic answer (sim_llm.hpp). A request refused with
+// a 400 takes no turn. Tool calls get ids "call_<nonce><seq>_<n>" (OpenAI) and
+// "toolu_<nonce><seq>_<n>" (Anthropic), unique across runs; Gemini's have none.
+HttpResponse sim_openai_reply(const HttpRequest& request, const SimContext& ctx,
+                              LlmScript* script = nullptr);
+HttpResponse sim_anthropic_reply(const HttpRequest& request, const SimContext& ctx,
+                                 LlmScript* script = nullptr);
 HttpResponse sim_gemini_reply(const HttpRequest& request, std::string_view model,
-                              const SimContext& ctx);
+                              const SimContext& ctx, LlmScript* script = nullptr);
 
 // Numbers whose digits start with this are "not on WhatsApp": Evolution answers 400 with
 // exists:false, Whaticket 400 ERR_WAPP_INVALID_CONTACT.

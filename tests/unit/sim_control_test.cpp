@@ -1,7 +1,7 @@
 // The simulator's control API over real HTTP: the request recorder (contents, since,
-// endpoint, limit, clearing, its bound), and POST /_sim/webhooks delivering signed webhooks
+// endpoint, limit, clearing, its bound), POST /_sim/webhooks delivering signed webhooks
 // to a stand-in ingress that checks them exactly as recado's does (check_webhook_auth, then
-// decode_webhook).
+// decode_webhook), and the LLM script (/_sim/llm/script) answered by every LLM API.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -31,8 +31,8 @@ using std::chrono::milliseconds;
 
 using Reply = test::RawReply;
 
-Reply call(int port, const std::string& method, const std::string& path, const std::string& body = "",
-           const Headers& headers = {}) {
+Reply call(int port, const std::string& method, const std::string& path,
+           const std::string& body = "", const Headers& headers = {}) {
   return test::raw_call(port, method, path, body, headers);
 }
 
@@ -335,6 +335,207 @@ TEST_F(SimWebhooksHttp, BookingsCanBeCleared) {
   EXPECT_EQ(call(sim_.port(), "GET", "/v2/bookings", "", calcom).body["data"].size(), 1u);
   EXPECT_EQ(call(sim_.port(), "DELETE", "/_sim/bookings").body["cleared"], 1);
   EXPECT_EQ(call(sim_.port(), "GET", "/v2/bookings", "", calcom).body["data"].size(), 0u);
+}
+
+// --- The LLM script -------------------------------------------------------------------------
+
+class SimLlmScriptHttp : public ::testing::Test {
+ protected:
+  Reply script(const std::string& method, const std::string& body = "") {
+    return call(sim_.port(), method, "/_sim/llm/script", body);
+  }
+  Reply openai(const json& extra = json::object()) {
+    json body = {{"model", "gpt-4o-mini"},
+                 {"messages", {{{"role", "user"}, {"content", "quero marcar amanhã"}}}}};
+    body.update(extra);
+    return call(sim_.port(), "POST", "/v1/chat/completions", body.dump(),
+                {{"Authorization", "Bearer sk"}});
+  }
+  Reply anthropic() {
+    const json body = {{"model", "claude-3-5-haiku-latest"},
+                       {"max_tokens", 300},
+                       {"messages", {{{"role", "user"}, {"content", "oi"}}}}};
+    return call(sim_.port(), "POST", "/v1/messages", body.dump(),
+                {{"x-api-key", "k"}, {"anthropic-version", "2023-06-01"}});
+  }
+  Reply gemini() {
+    const json body = {{"contents", {{{"role", "user"}, {"parts", {{{"text", "oi"}}}}}}}};
+    return call(sim_.port(), "POST", "/v1beta/models/gemini-2.0-flash:generateContent", body.dump(),
+                {{"x-goog-api-key", "k"}});
+  }
+  SimulatorThread sim_;
+};
+
+const char* kThreeTurns = R"({"turns":[
+    {"tool_calls":[{"name":"find_slots","arguments":{"date":"2026-11-27","days":1}}]},
+    {"text":"Tenho às 9h e às 10h."},
+    {"tool_calls":[{"name":"book_slot","arguments":{"start":"2026-11-27T09:00"}},
+                   {"name":"cancel_booking"}]}]})";
+
+TEST_F(SimLlmScriptHttp, EachRequestTakesTheNextTurnInItsApisFormat) {
+  const Reply queued = script("POST", kThreeTurns);
+  ASSERT_EQ(queued.status, 200) << queued.raw;
+  EXPECT_EQ(queued.body["appended"], 3);
+  EXPECT_EQ(queued.body["remaining"], 3);
+  const Reply shown = script("GET");
+  ASSERT_EQ(shown.status, 200);
+  EXPECT_EQ(shown.body["remaining"], 3);
+  EXPECT_EQ(
+      shown.body["turns"][0],
+      json::parse(
+          R"({"tool_calls":[{"name":"find_slots","arguments":{"date":"2026-11-27","days":1}}]})"));
+  EXPECT_EQ(shown.body["turns"][2]["tool_calls"][1],
+            json::parse(R"({"name":"cancel_booking","arguments":{}})"));
+
+  // OpenAI, without tools in the request, gets the first: a tool call.
+  const Reply first = openai();
+  ASSERT_EQ(first.status, 200) << first.raw;
+  const json& choice = first.body["choices"][0];
+  EXPECT_EQ(choice["finish_reason"], "tool_calls");
+  EXPECT_TRUE(choice["message"]["content"].is_null());
+  const json& call0 = choice["message"]["tool_calls"][0];
+  EXPECT_TRUE(call0["id"].get<std::string>().starts_with("call_")) << call0;
+  EXPECT_EQ(call0["type"], "function");
+  EXPECT_EQ(call0["function"]["name"], "find_slots");
+  EXPECT_EQ(json::parse(call0["function"]["arguments"].get<std::string>()),
+            json({{"date", "2026-11-27"}, {"days", 1}}));
+  EXPECT_GT(first.body["usage"]["completion_tokens"].get<int>(), 0);
+
+  // Anthropic gets the text.
+  const Reply second = anthropic();
+  ASSERT_EQ(second.status, 200) << second.raw;
+  EXPECT_EQ(second.body["content"],
+            json::parse(R"([{"type":"text","text":"Tenho às 9h e às 10h."}])"));
+  EXPECT_EQ(second.body["stop_reason"], "end_turn");
+
+  // Gemini gets the two calls.
+  const Reply third = gemini();
+  ASSERT_EQ(third.status, 200) << third.raw;
+  const json& parts = third.body["candidates"][0]["content"]["parts"];
+  ASSERT_EQ(parts.size(), 2u) << third.raw;
+  EXPECT_EQ(parts[0]["functionCall"]["name"], "book_slot");
+  EXPECT_EQ(parts[0]["functionCall"]["args"], json({{"start", "2026-11-27T09:00"}}));
+  EXPECT_EQ(parts[1]["functionCall"], json::parse(R"({"name":"cancel_booking","args":{}})"));
+  EXPECT_EQ(third.body["candidates"][0]["finishReason"], "STOP");
+
+  // Empty again: the deterministic answer.
+  EXPECT_EQ(script("GET").body["remaining"], 0);
+  const Reply after = openai();
+  EXPECT_EQ(after.body["choices"][0]["finish_reason"], "stop");
+  EXPECT_NE(after.body["choices"][0]["message"]["content"].get<std::string>().find("[sim "),
+            std::string::npos);
+
+  // Every answer is in the recorder as usual.
+  const Reply recorded = call(sim_.port(), "GET", "/_sim/requests");
+  ASSERT_EQ(recorded.body["requests"].size(), 4u);
+  EXPECT_EQ(recorded.body["requests"][0]["endpoint"], "openai");
+  EXPECT_EQ(recorded.body["requests"][1]["endpoint"], "anthropic");
+  EXPECT_EQ(recorded.body["requests"][2]["endpoint"], "gemini");
+  for (const json& r : recorded.body["requests"]) EXPECT_EQ(r["status"], 200);
+}
+
+TEST_F(SimLlmScriptHttp, ToolCallIdsAreUniquePerAnswer) {
+  ASSERT_EQ(script("POST", R"({"turns":[{"tool_calls":[{"name":"a"},{"name":"b"}]},
+                                        {"tool_calls":[{"name":"a"}]}]})")
+                .status,
+            200);
+  const Reply one = openai();
+  const json& calls = one.body["choices"][0]["message"]["tool_calls"];
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_NE(calls[0]["id"], calls[1]["id"]);
+  const std::string later =
+      call(sim_.port(), "POST", "/v1/messages",
+           R"({"model":"c","max_tokens":9,"messages":[{"role":"user","content":"x"}]})",
+           {{"x-api-key", "k"}, {"anthropic-version", "2023-06-01"}})
+          .body["content"][0]["id"];
+  EXPECT_TRUE(later.starts_with("toolu_")) << later;
+  // The same run, another response: another number.
+  EXPECT_NE(later.substr(6), calls[0]["id"].get<std::string>().substr(5));
+}
+
+TEST_F(SimLlmScriptHttp, RefusedAndFaultedRequestsTakeNoTurn) {
+  ASSERT_EQ(script("POST", R"({"turns":[{"text":"primeiro"},{"text":"segundo"}]})").status, 200);
+  // A bad body: 400, no turn taken.
+  EXPECT_EQ(call(sim_.port(), "POST", "/v1/chat/completions", R"({"model":"m"})",
+                 {{"Authorization", "Bearer sk"}})
+                .status,
+            400);
+  // A fault that answers: no turn taken either.
+  ASSERT_EQ(
+      call(sim_.port(), "PUT", "/_sim/faults/openai", R"({"fault":"status","status":503})").status,
+      200);
+  EXPECT_EQ(openai().status, 503);
+  ASSERT_EQ(call(sim_.port(), "DELETE", "/_sim/faults/openai").status, 200);
+  EXPECT_EQ(script("GET").body["remaining"], 2);
+  EXPECT_EQ(openai().body["choices"][0]["message"]["content"], "primeiro");
+  // Clearing drops the rest.
+  const Reply cleared = script("DELETE");
+  ASSERT_EQ(cleared.status, 200);
+  EXPECT_EQ(cleared.body["cleared"], 1);
+  EXPECT_EQ(script("GET").body["turns"], json::array());
+}
+
+TEST_F(SimLlmScriptHttp, BadScriptsAreRefusedNamingTheField) {
+  struct Case {
+    std::string body;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {"not json", "JSON"},
+      {"", "empty"},
+      {R"({"turns":[]})", "turns"},
+      {R"({"turns":[{"text":"ok"},{"tool_calls":[{"arguments":{}}]}]})",
+       "turns[1].tool_calls[0].name"},
+      {R"({"turns":[{"tool_calls":[{"name":"x","arguments":[1]}]}]})",
+       "turns[0].tool_calls[0].arguments"},
+      {R"({"turns":[{"texto":"oi"}]})", "texto"},
+  };
+  for (const Case& c : cases) {
+    const Reply r = script("POST", c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    EXPECT_NE(r.body["error"].get<std::string>().find(c.names), std::string::npos)
+        << c.body << " -> " << r.raw;
+  }
+  EXPECT_EQ(script("GET").body["remaining"], 0);  // nothing half-appended
+  const Reply put = script("PUT", "{}");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.headers.at("allow"), "GET, POST, DELETE");
+}
+
+TEST_F(SimLlmScriptHttp, WithoutAScriptToolsGetTheSecretary) {
+  const json tools =
+      json::parse(R"([{"type":"function","function":{"name":"find_slots","parameters":{}}},
+                                     {"type":"function","function":{"name":"book_slot","parameters":{}}}])");
+  const Reply r =
+      openai({{"tools", tools},
+              {"messages",
+               {{{"role", "system"}, {"content", "Clínica Sol. local time 2026-11-26T14:05"}},
+                {{"role", "user"}, {"content", "quero marcar amanhã de manhã"}}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const json& message = r.body["choices"][0]["message"];
+  ASSERT_EQ(message["tool_calls"].size(), 1u) << r.raw;
+  EXPECT_EQ(message["tool_calls"][0]["function"]["name"], "find_slots");
+  EXPECT_EQ(json::parse(message["tool_calls"][0]["function"]["arguments"].get<std::string>()),
+            json({{"date", "2026-11-27"}, {"days", 1}, {"part_of_day", "morning"}}));
+  // The script still comes first.
+  ASSERT_EQ(script("POST", R"({"turns":[{"text":"roteiro"}]})").status, 200);
+  EXPECT_EQ(openai({{"tools", tools}}).body["choices"][0]["message"]["content"], "roteiro");
+}
+
+TEST(SimLlmScript, InProcessAccess) {
+  SimulatorThread sim;
+  sim.run([](Simulator& s) {
+    LlmScriptTurn turn;
+    turn.text = "direto";
+    ASSERT_TRUE(s.llm_script().append({turn}));
+  });
+  const Reply r = call(sim.port(), "POST", "/v1/chat/completions",
+                       R"({"model":"m","messages":[{"role":"user","content":"x"}]})",
+                       {{"Authorization", "Bearer sk"}});
+  EXPECT_EQ(r.body["choices"][0]["message"]["content"], "direto");
+  size_t left = 1;
+  sim.run([&](Simulator& s) { left = s.llm_script().size(); });
+  EXPECT_EQ(left, 0u);
 }
 
 }  // namespace

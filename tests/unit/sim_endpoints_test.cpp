@@ -55,6 +55,20 @@ TEST(SimEndpoints, RoutesEachProvidersPaths) {
     EXPECT_FALSE(route_sim_path(path).has_value()) << path;
 }
 
+TEST(SimEndpoints, RoutesCalcomReschedule) {
+  const auto r = route_sim_path("/v2/bookings/abc123/reschedule");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->endpoint, SimEndpoint::calcom_bookings);
+  EXPECT_EQ(r->param, "abc123");
+  EXPECT_TRUE(r->reschedule);
+  EXPECT_FALSE(r->cancel);
+  EXPECT_FALSE(route_sim_path("/v2/bookings/abc123/cancel")->reschedule);
+  EXPECT_FALSE(route_sim_path("/v2/bookings")->reschedule);
+  for (const char* path : {"/v2/bookings//reschedule", "/v2/bookings/a/b/reschedule",
+                           "/v2/bookings/reschedule", "/v2/bookings/a/reschedules"})
+    EXPECT_FALSE(route_sim_path(path).has_value()) << path;
+}
+
 TEST(SimEndpoints, NamesRoundTrip) {
   for (SimEndpoint e : kSimEndpoints) EXPECT_EQ(parse_sim_endpoint(to_string(e)), e);
   EXPECT_FALSE(parse_sim_endpoint("calcom").has_value());

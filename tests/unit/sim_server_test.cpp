@@ -230,8 +230,8 @@ TEST_F(SimServer, CalcomSlotsBookAndCancel) {
   EXPECT_EQ(slots.body["status"], "success");
   ASSERT_EQ(slots.body["data"].size(), 2u);
   ASSERT_EQ(slots.body["data"]["2026-01-05"].size(), 16u);
-  EXPECT_EQ(slots.body["data"]["2026-01-05"][0]["start"], "2026-01-05T09:00:00.000Z");
-  EXPECT_EQ(slots.body["data"]["2026-01-05"][15]["start"], "2026-01-05T16:30:00.000Z");
+  EXPECT_EQ(slots.body["data"]["2026-01-05"][0]["start"], "2026-01-05T06:00:00.000-03:00");  // in the zone asked for
+  EXPECT_EQ(slots.body["data"]["2026-01-05"][15]["start"], "2026-01-05T13:30:00.000-03:00");
   // The weekend has none.
   const Reply weekend =
       call(port(), "GET", "/v2/slots?eventTypeId=7&start=2026-01-03&end=2026-01-04", "", kCalcom);
