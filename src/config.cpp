@@ -432,6 +432,22 @@ LlmConfig read_llm(Section& t) {
   s.field("system_prompt_file", prompt_file);
   s.field("language", llm.language);
   s.field("fallback_message", llm.fallback_message);
+  s.field<int>("max_tool_rounds", llm.max_tool_rounds, positive);
+  s.field<Duration>("tool_time_limit", llm.tool_time_limit, positive_duration);
+  s.field<Duration>("reply_cache_ttl", llm.reply_cache_ttl);
+  {
+    Section b = s.child("budget");
+    auto whole = [](const long long& n) { return n >= 0 ? std::string{} : std::string("must be 0 (no limit) or more"); };
+    auto amount = [](const double& n) { return n >= 0 ? std::string{} : std::string("must be 0 (no limit) or more"); };
+    b.field<long long>("daily_tokens", llm.budget.daily_tokens, whole);
+    b.field<long long>("monthly_tokens", llm.budget.monthly_tokens, whole);
+    b.field<double>("daily_cost", llm.budget.daily_cost, amount);
+    b.field<double>("monthly_cost", llm.budget.monthly_cost, amount);
+    b.field<double>("soft_limit", llm.budget.soft_limit, [](const double& r) {
+      return r > 0 && r <= 1 ? std::string{} : std::string("must be a share of the limit, above 0 and at most 1");
+    });
+    b.finish();
+  }
   if (llm.provider.empty()) throw ConfigError(s.location() + ": provider is required (openai, anthropic or gemini)");
   if (llm.model.empty()) throw ConfigError(s.location() + ": model is required");
   if (llm.api_key.empty()) throw ConfigError(s.location() + ": api_key (or api_key_file) is required");
@@ -516,6 +532,17 @@ CalcomConfig read_calcom(Section& t, const std::string& time_zone) {
   s.list<std::string>("booking_keywords", c.booking_keywords, [](const std::string& w) {
     return w.empty() ? std::string("a keyword may not be empty") : std::string{};
   });
+  s.field<std::string>("attendee_email_domain", c.attendee_email_domain, [](const std::string& d) {
+    return !d.empty() && d.find_first_of("@ /") == std::string::npos ? std::string{}
+                                                                      : "must be a domain name, got '" + d + "'";
+  });
+  for (auto [key, text] : {std::pair<const char*, std::string*>{"booked_text", &c.booked_text},
+                           {"cancelled_text", &c.cancelled_text},
+                           {"rescheduled_text", &c.rescheduled_text}})
+    s.field<std::string>(key, *text, [](const std::string& t) {
+      const auto unknown = unknown_followup_placeholders(t);
+      return unknown.empty() ? std::string{} : "unknown placeholder {" + unknown.front() + "}";
+    });
   s.finish();
   if (in_file && c.api_key.empty()) throw ConfigError(s.location() + ": api_key (or api_key_file) is required");
   if (!c.sync.empty() && c.sync != "off") c.sync_schedule = std::get<CronSchedule>(parse_cron(c.sync, time_zone));
@@ -642,6 +669,13 @@ TenantConfig read_tenant(const std::string& id, Section& t) {
   tc.gateway = read_gateway(t);
   tc.calcom = read_calcom(t, tc.time_zone());
   tc.followups = read_followups(t);
+  {
+    Section l = t.child("contact_limits");
+    l.field<int>("messages_per_minute", tc.contact_limits.messages_per_minute, non_negative);
+    l.field<int>("max_message_chars", tc.contact_limits.max_message_chars, non_negative);
+    l.field<int>("replies_per_hour", tc.contact_limits.replies_per_hour, non_negative);
+    l.finish();
+  }
   t.finish();
   return tc;
 }
@@ -733,7 +767,23 @@ Config read(const YAML::Node& root, const std::string& file) {
   br.finish();
   w.finish();
 
-  for (auto& [id, t] : top.entries("tenants")) c.tenants.push_back(read_tenant(id, t));
+  for (auto& [model, p] : top.entries("llm_prices")) {
+    LlmPrice price;
+    auto amount = [](const double& n) { return n >= 0 ? std::string{} : std::string("a price is 0 or more"); };
+    p.field<double>("input_per_million", price.input_per_million, amount);
+    p.field<double>("output_per_million", price.output_per_million, amount);
+    p.finish();
+    c.llm_prices[model] = price;
+  }
+  for (auto& [id, t] : top.entries("tenants")) {
+    TenantConfig tenant = read_tenant(id, t);
+    if (auto it = c.llm_prices.find(tenant.llm.model); tenant.llm.enabled() && it != c.llm_prices.end())
+      tenant.llm.price = it->second;
+    if (tenant.llm.budget.costs() && !tenant.llm.price)
+      throw ConfigError(t.location() + ": llm.budget sets a cost limit but llm_prices has no price for model '" +
+                        tenant.llm.model + "'");
+    c.tenants.push_back(std::move(tenant));
+  }
   c.periodic = read_periodic(top);
 
   Section dev = top.child("dev");
@@ -934,7 +984,18 @@ std::string dump_config(const Config& c) {
           "      language: {}\n      fallback_message: {}\n",
           l.provider, quoted(l.base_url), masked(l.api_key), quoted(l.model), l.max_output_tokens, l.history_messages,
           l.history_bytes, quoted(l.system_prompt), quoted(l.language), quoted(l.fallback_message));
+      out += fmt::format(
+          "      max_tool_rounds: {}\n      tool_time_limit: {}\n      reply_cache_ttl: {}\n"
+          "      budget:\n        daily_tokens: {}\n        monthly_tokens: {}\n        daily_cost: {}\n"
+          "        monthly_cost: {}\n        soft_limit: {}\n",
+          l.max_tool_rounds, format_duration(l.tool_time_limit), format_duration(l.reply_cache_ttl),
+          l.budget.daily_tokens, l.budget.monthly_tokens, l.budget.daily_cost, l.budget.monthly_cost,
+          l.budget.soft_limit);
     }
+    out += fmt::format("    contact_limits:\n      messages_per_minute: {}\n      max_message_chars: {}\n"
+                       "      replies_per_hour: {}\n",
+                       t.contact_limits.messages_per_minute, t.contact_limits.max_message_chars,
+                       t.contact_limits.replies_per_hour);
     if (t.gateway.enabled()) {
       const GatewayConfig& g = t.gateway;
       out += fmt::format(
@@ -950,8 +1011,11 @@ std::string dump_config(const Config& c) {
       for (const auto& k : cc.booking_keywords) keywords += (keywords.empty() ? "" : ", ") + quoted(k);
       out += fmt::format(
           "    calcom:\n      base_url: {}\n      api_key: {}\n      event_type_ids: [{}]\n      sync: {}\n"
-          "      sync_window: {}\n      booking_keywords: [{}]\n",
-          quoted(cc.base_url), masked(cc.api_key), ids, quoted(cc.sync), format_duration(cc.sync_window), keywords);
+          "      sync_window: {}\n      booking_keywords: [{}]\n      attendee_email_domain: {}\n"
+          "      booked_text: {}\n      cancelled_text: {}\n      rescheduled_text: {}\n",
+          quoted(cc.base_url), masked(cc.api_key), ids, quoted(cc.sync), format_duration(cc.sync_window), keywords,
+          quoted(cc.attendee_email_domain), quoted(cc.booked_text), quoted(cc.cancelled_text),
+          quoted(cc.rescheduled_text));
     }
     if (!t.followups.empty()) out += "    followups:\n";
     for (const auto& r : t.followups) {
@@ -975,6 +1039,10 @@ std::string dump_config(const Config& c) {
       if (w.allow_unsigned) out += "        allow_unsigned: true\n";
     }
   }
+  out += c.llm_prices.empty() ? "llm_prices: {}\n" : "llm_prices:\n";
+  for (const auto& [model, p] : c.llm_prices)
+    out += fmt::format("  {}:\n    input_per_million: {}\n    output_per_million: {}\n", nlohmann::json(model).dump(),
+                       p.input_per_million, p.output_per_million);
   out += c.periodic.empty() ? "periodic: []\n" : "periodic:\n";
   for (const auto& p : c.periodic)
     out += fmt::format("  - name: {}\n    cron: {}\n    time_zone: {}\n    queue: {}\n    kind: {}\n    payload: {}\n",

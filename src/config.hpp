@@ -6,6 +6,7 @@
 // environment variable).
 #include <array>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <set>
@@ -77,6 +78,35 @@ struct WebhookConfig {
   bool allow_unsigned = false;  // Cal.com: accept "no-secret-provided"
 };
 
+// What a tenant may spend on its LLM (tenants.<id>.llm.budget), counted from the usage the
+// providers report, per day and per month in the tenant's time zone. 0: no limit. Costs are
+// in the unit of `llm_prices`. At `soft_limit` (a share of a limit) recado warns; at a limit
+// it stops calling the LLM for the tenant and sends the fallback message instead.
+struct LlmBudget {
+  long long daily_tokens = 0;
+  long long monthly_tokens = 0;
+  double daily_cost = 0;
+  double monthly_cost = 0;
+  double soft_limit = 0.8;
+  bool any() const { return daily_tokens > 0 || monthly_tokens > 0 || daily_cost > 0 || monthly_cost > 0; }
+  bool costs() const { return daily_cost > 0 || monthly_cost > 0; }
+};
+
+// The price of a model (llm_prices.<model>), per million tokens.
+struct LlmPrice {
+  double input_per_million = 0;
+  double output_per_million = 0;
+};
+
+// Per contact, what reaches the LLM (tenants.<id>.contact_limits). 0: no limit.
+struct ContactLimits {
+  // Inbound messages per minute that reach the LLM: beyond it, the contact's messages are
+  // stored but answered at most once per minute (the newest `messages_per_minute` of them).
+  int messages_per_minute = 6;
+  int max_message_chars = 2000;  // longer messages are cut for the prompt, with a note
+  int replies_per_hour = 30;     // LLM replies to one contact per hour
+};
+
 // The LLM a tenant's replies come from (tenants.<id>.llm). No provider: no replies.
 struct LlmConfig {
   std::string provider;  // openai (or any OpenAI-compatible server) | anthropic | gemini
@@ -89,6 +119,15 @@ struct LlmConfig {
   std::string system_prompt;    // inline, or read from system_prompt_file at start-up
   std::string language = "pt-BR";
   std::string fallback_message;  // sent once when the LLM cannot answer; "" sends nothing
+  // The loop between the model and its tools (booking through the conversation): at most
+  // this many rounds of tool calls, and this long from the first call to the last answer.
+  int max_tool_rounds = 4;
+  Duration tool_time_limit = std::chrono::seconds{60};
+  // Identical questions (normalised text, same prompt) answered from a cache for this long;
+  // 0 turns the cache off.
+  Duration reply_cache_ttl{0};
+  LlmBudget budget;
+  std::optional<LlmPrice> price;  // llm_prices.<model>, when the configuration has one
   bool enabled() const { return !provider.empty(); }
 };
 
@@ -116,6 +155,13 @@ struct CalcomConfig {
   std::string sync = "*/5 * * * *";
   std::optional<CronSchedule> sync_schedule;  // parsed from `sync` when the config is read
   Duration sync_window = std::chrono::hours{24};  // how far back a sync's afterStart reaches
+  // Bookings made in conversation: the attendee's email Cal.com requires is the contact's
+  // number at this domain.
+  std::string attendee_email_domain = "whatsapp.invalid";
+  // What the contact is told when a booking is made, cancelled or moved in conversation; a
+  // template with the follow-up placeholders ({date} {time} {weekday} {name} {title}
+  // {tenant}). "": a default in the tenant's language.
+  std::string booked_text, cancelled_text, rescheduled_text;
   // Words in an inbound message that mean the contact wants to book (matched case-insensitively).
   std::vector<std::string> booking_keywords = {
       "marcar", "agendar", "agendamento", "consulta", "horário", "horario",
@@ -168,6 +214,7 @@ struct TenantConfig {
   SendLimits send_limits;
   CalcomConfig calcom;
   std::vector<FollowupRule> followups;  // in the order written
+  ContactLimits contact_limits;
 
   const WebhookConfig* webhook(Provider p) const;
   const FollowupRule* followup(std::string_view name) const;  // nullptr: no such rule
@@ -252,6 +299,7 @@ struct Config {
   DevConfig dev;
   std::vector<TenantConfig> tenants;
   std::vector<PeriodicConfig> periodic;
+  std::map<std::string, LlmPrice> llm_prices;  // by model name
   std::string source;  // the file it was read from, or "" for defaults + environment
 
   const TenantConfig* tenant(std::string_view id) const;

@@ -18,6 +18,7 @@
 #include "src/ctl_common.hpp"
 #include "src/job_request.hpp"
 #include "src/job_store.hpp"
+#include "src/llm_store.hpp"
 #include "src/migrations.hpp"
 #include "src/queue_admin.hpp"
 #include "src/time_format.hpp"
@@ -310,6 +311,61 @@ unless --show-text; phone numbers are shown as stored.
   }
 }
 
+// --- usage ------------------------------------------------------------------------------------
+
+void add_usage_command(Cli& cli) {
+  struct UsageOptions {
+    std::string tenant, since;
+  };
+  auto o = std::make_shared<UsageOptions>();
+  auto* usage = cli.app.add_subcommand("usage", "LLM tokens, cost and calls by tenant and model");
+  usage->add_option("--tenant", o->tenant, "only this tenant");
+  usage->add_option("--since", o->since,
+                    "from this day (YYYY-MM-DD, the tenants' own days) or this long ago (7d, 24h); "
+                    "default: the first of this month");
+  usage->footer(R"(
+Counted from the usage the providers report on every answered call (replies, tool rounds and
+follow-ups written by the LLM); cost by llm_prices in the configuration at the time of the call.
+Examples:
+  recadoctl usage                           this month, every tenant
+  recadoctl usage --tenant clinic1 --since 7d
+--json: {since, tenant, rows: [{tenant, model, calls, input_tokens, output_tokens, cost,
+          first_day, last_day}], total: {calls, input_tokens, output_tokens, cost}})");
+  cli.on(usage, [o](Session& s) {
+    std::string since = o->since;
+    const Timestamp now = system_now();
+    if (since.empty()) {
+      since = format_local_date(now, "UTC").substr(0, 8) + "01";
+    } else if (!parse_local_date(since, "UTC")) {
+      since = format_local_date(now - ctl::duration_option("--since", since), "UTC");
+    }
+    json rows = json::array();
+    json total = {{"calls", 0}, {"input_tokens", 0}, {"output_tokens", 0}, {"cost", 0.0}};
+    for (const auto& r : llm_store::report(s.db(), optional(o->tenant), since)) {
+      rows.push_back({{"tenant", r.tenant}, {"model", r.model}, {"calls", r.usage.calls},
+                      {"input_tokens", r.usage.input_tokens}, {"output_tokens", r.usage.output_tokens},
+                      {"cost", r.usage.cost}, {"first_day", r.first_day}, {"last_day", r.last_day}});
+      total["calls"] = total["calls"].get<long long>() + r.usage.calls;
+      total["input_tokens"] = total["input_tokens"].get<long long>() + r.usage.input_tokens;
+      total["output_tokens"] = total["output_tokens"].get<long long>() + r.usage.output_tokens;
+      total["cost"] = total["cost"].get<double>() + r.usage.cost;
+    }
+    if (s.as_json()) {
+      std::cout << json{{"since", since}, {"tenant", o->tenant.empty() ? json() : json(o->tenant)},
+                        {"rows", rows}, {"total", total}}
+                       .dump(2)
+                << "\n";
+      return 0;
+    }
+    ctl::print_rows(std::cout, rows,
+                    {"tenant", "model", "calls", "input_tokens", "output_tokens", "cost", "first_day", "last_day"});
+    std::cout << fmt::format("total since {}: {} call(s), {} input and {} output tokens, cost {:.4f}\n", since,
+                             total["calls"].get<long long>(), total["input_tokens"].get<long long>(),
+                             total["output_tokens"].get<long long>(), total["cost"].get<double>());
+    return 0;
+  });
+}
+
 // --- breakers ---------------------------------------------------------------------------------
 
 void add_breaker_commands(Cli& cli) {
@@ -514,6 +570,7 @@ int recadoctl_main(int argc, char** argv, const JobKindTable& kinds) {
   add_enqueue_command(cli, kinds);
   add_conversation_commands(cli);
   add_breaker_commands(cli);
+  add_usage_command(cli);
   add_sync_commands(cli);
   add_migrate_command(cli);
   ctl::add_completion_command(cli);

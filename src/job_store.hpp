@@ -37,6 +37,7 @@ struct PruneCounts {
   int jobs = 0, workers = 0;
   int inbound = 0;  // inbound_store::prune's, counted alongside
   int sends = 0;    // prune_sends's, likewise
+  int cached_replies = 0;  // llm_store::prune_cache's, likewise
 };
 
 namespace job_store {

@@ -33,6 +33,13 @@ std::string pause_of(const std::string& tenant_expr) {
   return out;
 }
 
+// kReplyOrigins as the inside of an SQL list: llm_reply', 'booking', 'cache
+std::string reply_origins() {
+  std::string out;
+  for (const char* o : kReplyOrigins) out += (out.empty() ? "" : "', '") + std::string(o);
+  return out;
+}
+
 }  // namespace
 
 ReplyState load_reply_state(pqxx::connection& conn, const std::string& tenant,
@@ -109,30 +116,49 @@ ReplyState load_reply_state(pqxx::connection& conn, const std::string& tenant,
     state.history.push_back(std::move(m));
   }
   std::reverse(state.history.begin(), state.history.end());
-  static const std::string kBooking = "SELECT uid, title, " + epoch_us("start_at") + ", " +
-                                      epoch_us("end_at") + R"SQL(
+  static const std::string kBookings = "SELECT uid, title, " + epoch_us("start_at") + ", " +
+                                       epoch_us("end_at") + R"SQL(
     FROM recado.bookings
     WHERE tenant = $1 AND contact = $2 AND contact <> '' AND status = 'accepted'
       AND start_at > 'epoch'::timestamptz + $3 * interval '1 microsecond'
-    ORDER BY start_at LIMIT 1
+    ORDER BY start_at LIMIT 5
   )SQL";
-  const auto b = exec(tx, "recado_reply_booking", kBooking, tenant, state.contact, epoch_micros(now));
-  if (!b.empty())
-    state.booking = UpcomingBooking{b[0][0].as<std::string>(), b[0][1].as<std::string>(),
-                                    from_epoch_micros(b[0][2].as<int64_t>()),
-                                    from_epoch_micros(b[0][3].as<int64_t>())};
+  for (const auto& b : exec(tx, "recado_reply_bookings", kBookings, tenant, state.contact, epoch_micros(now)))
+    state.bookings.push_back(UpcomingBooking{b[0].as<std::string>(), b[1].as<std::string>(),
+                                             from_epoch_micros(b[2].as<int64_t>()),
+                                             from_epoch_micros(b[3].as<int64_t>())});
+  static const std::string kLimits = R"SQL(
+    WITH recent AS (  -- a contact's newest messages are enough to count a minute's and an hour's
+      SELECT direction, origin, created_at FROM recado.messages
+      WHERE tenant = $1 AND contact = $2 ORDER BY id DESC LIMIT 500
+    )
+    SELECT count(*) FILTER (WHERE direction = 'in' AND created_at > now_at - interval '1 minute'),
+           count(*) FILTER (WHERE mine AND created_at > now_at - interval '1 hour'),
+           )SQL" + epoch_us("min(created_at) FILTER (WHERE mine AND created_at > now_at - interval '1 hour')") + ",\n           " +
+                                     epoch_us("max(created_at) FILTER (WHERE mine)") + R"SQL(
+    FROM (SELECT *, direction = 'out' AND origin IN (')SQL" + reply_origins() + R"SQL(') AS mine,
+                 'epoch'::timestamptz + $3 * interval '1 microsecond' AS now_at FROM recent) r
+  )SQL";
+  const auto l = exec(tx, "recado_reply_limits", kLimits, tenant, state.contact, epoch_micros(now));
+  state.inbound_last_minute = l[0][0].as<int>();
+  state.replies_last_hour = l[0][1].as<int>();
+  if (!l[0][2].is_null()) state.oldest_reply_in_hour = from_epoch_micros(l[0][2].as<int64_t>());
+  if (!l[0][3].is_null()) state.newest_reply = from_epoch_micros(l[0][3].as<int64_t>());
   tx.commit();
   return state;
 }
 
 int64_t queue_outbound(pqxx::transaction_base& tx, const Outbound& message) {
   static const std::string kMessage = R"SQL(
-    INSERT INTO recado.messages (tenant, contact, conversation, direction, provider, origin, body, status)
-    VALUES ($1, recado.contact_key($2), $2, 'out', $3, $4, $5, 'queued')
+    INSERT INTO recado.messages (tenant, contact, conversation, direction, provider, origin, body, status,
+                                 occurred_at, created_at)
+    SELECT $1, recado.contact_key($2), $2, 'out', $3, $4, $5, 'queued', at, at
+    FROM (SELECT coalesce('epoch'::timestamptz + $6 * interval '1 microsecond', now()) AS at) t
     RETURNING id, contact
   )SQL";
   const auto m = exec(tx, "recado_outbound_message", kMessage, message.tenant, message.conversation,
-                      message.provider, message.origin, message.body);
+                      message.provider, message.origin, message.body,
+                      message.at ? std::optional<int64_t>(epoch_micros(*message.at)) : std::nullopt);
   const int64_t id = m[0][0].as<int64_t>();
   static const std::string kJob = R"SQL(
     WITH job AS (

@@ -38,7 +38,13 @@ struct ReplyState {
   int64_t replied_through = 0;  // the newest inbound message a reply covered
   int64_t fallback_through = 0; // the newest one a fallback message covered
   std::vector<StoredMessage> history;  // oldest first
-  std::optional<UpcomingBooking> booking;
+  std::vector<UpcomingBooking> bookings;  // the contact's accepted upcoming bookings, soonest first (at most 5)
+  // For the contact limits, measured back from `now`: the contact's messages of the last
+  // minute (by when they reached recado), and our LLM replies of the last hour (by when they
+  // were written) with the oldest and newest of them.
+  int inbound_last_minute = 0;
+  int replies_last_hour = 0;
+  std::optional<Timestamp> oldest_reply_in_hour, newest_reply;
 };
 
 // Copies the conversation's new inbound messages (and echoes of sends made from the phone)
@@ -50,7 +56,11 @@ ReplyState load_reply_state(pqxx::connection& conn, const std::string& tenant,
 
 struct Outbound {
   std::string tenant, conversation, provider, origin, body;
+  std::optional<Timestamp> at;  // when it was written (the job's clock); default: the database's now
 };
+
+// The origins of replies the LLM wrote (what contact_limits.replies_per_hour counts).
+inline constexpr const char* kReplyOrigins[] = {"llm_reply", "booking", "cache"};
 
 // In the caller's transaction: stores an outbound message as queued and enqueues the
 // whatsapp_send job that sends it (one at a time per contact, in order). Returns the

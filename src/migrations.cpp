@@ -308,6 +308,32 @@ CREATE TABLE recado.periodic (
 constexpr const char* kInboundConversationIndex =
     "CREATE INDEX CONCURRENTLY IF NOT EXISTS inbound_conversation ON recado.inbound (tenant, conversation, id)";
 
+// What the LLMs cost each tenant (counted from the usage the providers report), and the
+// answers to repeated questions a tenant lets recado reuse.
+constexpr const char* kSpendSchema = R"SQL(
+CREATE TABLE recado.llm_usage (
+  tenant         text NOT NULL,
+  day            date NOT NULL,  -- in the tenant's time zone
+  model          text NOT NULL,
+  calls          bigint NOT NULL DEFAULT 0,
+  input_tokens   bigint NOT NULL DEFAULT 0,
+  output_tokens  bigint NOT NULL DEFAULT 0,
+  cost           numeric(20, 8) NOT NULL DEFAULT 0,  -- in the unit of llm_prices
+  updated_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant, day, model)
+);
+CREATE TABLE recado.reply_cache (
+  tenant      text NOT NULL,
+  key         text NOT NULL,  -- hash of the prompt's version and the question's normalised text
+  reply       text NOT NULL,
+  created_at  timestamptz NOT NULL,
+  expires_at  timestamptz NOT NULL,
+  hits        bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant, key)
+);
+CREATE INDEX reply_cache_expires ON recado.reply_cache (expires_at);
+)SQL";
+
 const std::vector<Migration> kMigrations = {
     {1, "queue schema: jobs, jobs_finished, queues, workers", kQueueSchema},
     {2, "inbound webhooks; dedup keys released when a job starts", kInboundSchema},
@@ -316,6 +342,7 @@ const std::vector<Migration> kMigrations = {
     {5, "conversations (human handoff) and pauses", kConversationSchema},
     {6, "messages, bookings, follow-ups, leader election, periodic slots", kSecretarySchema},
     {7, "inbound: an index by conversation (built concurrently)", kInboundConversationIndex, "inbound_conversation"},
+    {8, "LLM usage and spend; the reply cache", kSpendSchema},
 };
 
 constexpr const char* kBootstrap = R"SQL(

@@ -10,6 +10,7 @@
 #include "src/backoff.hpp"
 #include "src/duration.hpp"
 #include "src/inbound_store.hpp"
+#include "src/llm_store.hpp"
 #include "src/log.hpp"
 #include "src/send_limits.hpp"
 
@@ -535,16 +536,18 @@ void Worker::prune() {
                                               cfg.lease * 10, 10000);
         counts.inbound = inbound_store::prune(c, cfg.inbound_retention, 10000);
         counts.sends = prune_sends(c, now - kSendHistory, 10000);
+        counts.cached_replies = llm_store::prune_cache(c, now, 10000);
         return counts;
       },
       [](DbResult<PruneCounts> r) {
         if (!r.ok()) {
           log::warn("prune failed", {{"error", r.error.message}});
-        } else if (r.value->jobs || r.value->workers || r.value->inbound || r.value->sends) {
+        } else if (r.value->jobs || r.value->workers || r.value->inbound || r.value->sends || r.value->cached_replies) {
           log::info("pruned", {{"finished_jobs", std::to_string(r.value->jobs)},
                                {"silent_workers", std::to_string(r.value->workers)},
                                {"inbound_events", std::to_string(r.value->inbound)},
-                               {"send_records", std::to_string(r.value->sends)}});
+                               {"send_records", std::to_string(r.value->sends)},
+                               {"cached_replies", std::to_string(r.value->cached_replies)}});
         }
       });
 }

@@ -18,24 +18,6 @@ using followup_store::BookingRow;
 
 constexpr int kPageSize = 100;
 
-BookingRow row_of(const std::string& tenant, const providers::Booking& b, std::string source) {
-  BookingRow r;
-  r.tenant = tenant;
-  r.uid = b.uid;
-  r.calcom_id = b.id;
-  r.status = b.status.empty() ? "accepted" : b.status;
-  r.start = b.start;
-  r.end = b.end;
-  r.title = b.title;
-  r.attendee_name = b.attendee_name;
-  r.attendee_email = b.attendee_email;
-  r.attendee_phone = b.attendee_phone;
-  r.attendee_time_zone = b.attendee_time_zone;
-  r.event_type_id = b.event_type_id;
-  r.rescheduled_from = b.rescheduled_from;
-  r.source = std::move(source);
-  return r;
-}
 
 void from_webhook(HandlerContext& ctx, Done done, const TenantConfig& tenant, int64_t inbound_id) {
   auto found = std::make_shared<std::optional<std::string>>();
@@ -56,7 +38,7 @@ void from_webhook(HandlerContext& ctx, Done done, const TenantConfig& tenant, in
           return ctx.complete_with([](pqxx::work&) {}, json{{"skipped", e.what()}}.dump());
         }
         const Timestamp now = ctx.clock().now();
-        ctx.complete_with([&tenant, row = row_of(tenant.id, booking, "webhook"), now](pqxx::work& tx) {
+        ctx.complete_with([&tenant, row = booking_row(tenant.id, booking, "webhook"), now](pqxx::work& tx) {
           apply_booking(tx, tenant, row, now);
         }, json{{"booking", booking.uid}, {"status", booking.status}}.dump());
       });
@@ -99,7 +81,7 @@ void next_page(const std::shared_ptr<Sync>& s) {
     ++s->pages;
     std::vector<BookingRow> rows;
     for (const auto& b : page.bookings) {
-      rows.push_back(row_of(s->tenant.id, b, "sync"));
+      rows.push_back(booking_row(s->tenant.id, b, "sync"));
       s->seen.push_back(b.uid);
     }
     s->ctx.query(
@@ -116,6 +98,25 @@ void next_page(const std::shared_ptr<Sync>& s) {
 }
 
 }  // namespace
+
+BookingRow booking_row(const std::string& tenant, const providers::Booking& b, std::string source) {
+  BookingRow r;
+  r.tenant = tenant;
+  r.uid = b.uid;
+  r.calcom_id = b.id;
+  r.status = b.status.empty() ? "accepted" : b.status;
+  r.start = b.start;
+  r.end = b.end;
+  r.title = b.title;
+  r.attendee_name = b.attendee_name;
+  r.attendee_email = b.attendee_email;
+  r.attendee_phone = b.attendee_phone;
+  r.attendee_time_zone = b.attendee_time_zone;
+  r.event_type_id = b.event_type_id;
+  r.rescheduled_from = b.rescheduled_from;
+  r.source = std::move(source);
+  return r;
+}
 
 void apply_booking(pqxx::transaction_base& tx, const TenantConfig& tenant, BookingRow booking, Timestamp now) {
   const std::string status = followup_store::upsert_booking(tx, booking);

@@ -6,6 +6,7 @@
 
 #include "jobs/followup/plan.hpp"
 #include "jobs/kind_support.hpp"
+#include "jobs/llm_spend.hpp"
 #include "src/business_hours.hpp"
 #include "src/followup_store.hpp"
 #include "src/message_store.hpp"
@@ -93,9 +94,11 @@ void write_with_llm(const FiringPtr& f) {
     if (r.ok()) {
       auto answer = providers::parse_llm_answer(api, r.reply.body);
       if (answer.index() == 0) {
-        const auto& a = std::get<0>(answer);
-        return send(f, a.text, {{"model", f->tenant.llm.model}, {"input_tokens", a.input_tokens},
-                                {"output_tokens", a.output_tokens}});
+        const auto a = std::get<0>(answer);
+        return spend::record(f->ctx, f->tenant, a, [f, a] {
+          send(f, a.text, {{"model", f->tenant.llm.model}, {"input_tokens", a.input_tokens},
+                           {"output_tokens", a.output_tokens}});
+        });
       }
     }
     // The LLM cannot write it: the rule's template, if it has one.
@@ -132,7 +135,13 @@ void fire(const FiringPtr& f) {
   if (!opens) return skip(f, "the tenant's business hours never open");
   if (*opens > now) return f->done(Outcome::snooze(*opens, "outside business hours", "business_hours"));
   if (s.conversation.empty()) return skip(f, "no phone number for the contact");
-  if (f->rule.llm && f->tenant.llm.enabled()) return write_with_llm(f);
+  if (f->rule.llm && f->tenant.llm.enabled())
+    return spend::check(f->ctx, f->tenant, [f](spend::Verdict v) {
+      if (v.level != spend::Level::hard) return write_with_llm(f);
+      // The budget is spent: the rule's template, if it has one.
+      if (!f->rule.text.empty()) return send(f, render_template(f->rule.text, values_of(*f)), {{"llm", "budget spent"}});
+      skip(f, "the LLM budget is spent (" + v.limit + ") and the rule has no text");
+    });
   if (f->rule.text.empty()) return skip(f, "the rule has no text and the tenant no LLM");
   send(f, render_template(f->rule.text, values_of(*f)), json::object());
 }

@@ -24,15 +24,6 @@ bool is_called_off(std::string_view status) {
   return s == "cancelled" || s == "canceled" || s == "rejected";
 }
 
-enum class Language { pt, es, en };
-
-Language language_of(std::string_view tag) {
-  const std::string l = lower(tag);
-  if (l.rfind("pt", 0) == 0) return Language::pt;
-  if (l.rfind("es", 0) == 0) return Language::es;
-  return Language::en;
-}
-
 // Indexed by weekday c_encoding (0 Sunday).
 constexpr std::array<std::string_view, 7> kWeekdaysPt = {"domingo",      "segunda-feira", "terça-feira",
                                                          "quarta-feira", "quinta-feira",  "sexta-feira",
@@ -77,6 +68,13 @@ LocalParts local_parts(Timestamp t, const std::string& time_zone, Language langu
 }
 
 }  // namespace
+
+Language language_of(std::string_view tag) {
+  const std::string l = lower(tag);
+  if (l.rfind("pt", 0) == 0) return Language::pt;
+  if (l.rfind("es", 0) == 0) return Language::es;
+  return Language::en;
+}
 
 std::vector<Planned> plan_booking_followups(const BookingTimes& booking, const std::vector<FollowupRule>& rules,
                                             Timestamp now) {

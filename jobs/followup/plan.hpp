@@ -33,6 +33,10 @@ std::vector<Planned> plan_booking_followups(const BookingTimes& booking,
                                             const std::vector<FollowupRule>& rules,
                                             Timestamp now);
 
+// The languages templates are written for: a tag starting pt or es (any case), else English.
+enum class Language { pt, es, en };
+Language language_of(std::string_view tag);
+
 struct TemplateValues {
   std::string name;    // the contact's name
   std::string title;   // the booking's title

@@ -480,8 +480,14 @@ TEST_F(ConfigTest, ExampleFileParsesAndHoldsTheDefaults) {
   EXPECT_EQ(example.tenants[0].followups[2].when, FollowupWhen::quiet);
   ASSERT_EQ(example.periodic.size(), 1u);
   EXPECT_EQ(example.periodic[0].queue, "default");
+  // The tenant's model is priced, so its cost budget holds.
+  ASSERT_TRUE(example.tenants[0].llm.price);
+  EXPECT_DOUBLE_EQ(example.tenants[0].llm.price->output_per_million, 0.60);
+  EXPECT_DOUBLE_EQ(example.tenants[0].llm.budget.daily_cost, 5.0);
+  EXPECT_EQ(example.tenants[0].contact_limits.replies_per_hour, ContactLimits{}.replies_per_hour);
   example.tenants.clear();
   example.periodic.clear();
+  example.llm_prices.clear();
   EXPECT_EQ(dump_config(example), dump_config(defaults));
 }
 
@@ -1653,6 +1659,372 @@ TEST(ConfigReference, TheExampleFileWritesEveryKeyTheParserReads) {
     missing.push_back(path);
   }
   EXPECT_TRUE(missing.empty()) << "config/recado.example.yaml does not document: " << ::testing::PrintToString(missing);
+}
+
+}  // namespace
+}  // namespace recado
+
+namespace recado {
+namespace {
+
+// --- the secretary's keys: tool rounds, reply cache, budget, prices, contact limits, Cal.com texts
+
+constexpr const char* kSecretary = R"yaml(
+tenants:
+  clinic1:
+    llm:
+      provider: openai
+      api_key: k
+      model: gpt-4o-mini
+      max_tool_rounds: 2
+      tool_time_limit: 90s
+      reply_cache_ttl: 10m
+      budget:
+        daily_tokens: 200000
+        monthly_tokens: 5000000
+        daily_cost: 1.5
+        monthly_cost: 30
+        soft_limit: 0.9
+    contact_limits:
+      messages_per_minute: 3
+      max_message_chars: 0
+      replies_per_hour: 10
+    calcom:
+      api_key: k
+      attendee_email_domain: clinic.example
+      booked_text: "Marcado, {name}: {weekday} {date} {time}"
+      cancelled_text: "Cancelado: {title}"
+      rescheduled_text: "Remarcado para {date} às {time} ({tenant})"
+llm_prices:
+  gpt-4o-mini:
+    input_per_million: 0.15
+    output_per_million: 0.6
+  claude-test:
+    input_per_million: 3
+    output_per_million: 15
+)yaml";
+
+TEST_F(ConfigTest, SecretaryKeysHaveTheirDefaults) {
+  const Config c = parse_config(std::string(kLlmTenant) + "    calcom:\n      api_key: k\n  bare: {}\n", "r.yaml");
+  ASSERT_EQ(c.tenants.size(), 2u);
+  const TenantConfig& t = c.tenants.at(0);
+  EXPECT_EQ(t.llm.max_tool_rounds, 4);
+  EXPECT_EQ(t.llm.tool_time_limit, seconds{60});
+  EXPECT_EQ(t.llm.reply_cache_ttl, Duration{0});
+  EXPECT_EQ(t.llm.budget.daily_tokens, 0);
+  EXPECT_EQ(t.llm.budget.monthly_tokens, 0);
+  EXPECT_EQ(t.llm.budget.daily_cost, 0.0);
+  EXPECT_EQ(t.llm.budget.monthly_cost, 0.0);
+  EXPECT_DOUBLE_EQ(t.llm.budget.soft_limit, 0.8);
+  EXPECT_FALSE(t.llm.budget.any());
+  EXPECT_FALSE(t.llm.price.has_value());
+  EXPECT_TRUE(c.llm_prices.empty());
+  EXPECT_EQ(t.contact_limits.messages_per_minute, 6);
+  EXPECT_EQ(t.contact_limits.max_message_chars, 2000);
+  EXPECT_EQ(t.contact_limits.replies_per_hour, 30);
+  EXPECT_EQ(t.calcom.attendee_email_domain, "whatsapp.invalid");
+  EXPECT_EQ(t.calcom.booked_text, "");
+  EXPECT_EQ(t.calcom.cancelled_text, "");
+  EXPECT_EQ(t.calcom.rescheduled_text, "");
+  // A tenant without an LLM still has the contact limits' defaults.
+  const TenantConfig& bare = c.tenants.at(1);
+  EXPECT_EQ(bare.contact_limits.messages_per_minute, 6);
+  EXPECT_EQ(bare.contact_limits.max_message_chars, 2000);
+  EXPECT_EQ(bare.contact_limits.replies_per_hour, 30);
+  EXPECT_FALSE(bare.llm.price.has_value());
+}
+
+TEST_F(ConfigTest, SecretaryKeysAreReadFromTheFile) {
+  const Config c = parse_config(kSecretary, "r.yaml");
+  const TenantConfig& t = c.tenants.at(0);
+  EXPECT_EQ(t.llm.max_tool_rounds, 2);
+  EXPECT_EQ(t.llm.tool_time_limit, seconds{90});
+  EXPECT_EQ(t.llm.reply_cache_ttl, minutes{10});
+  EXPECT_EQ(t.llm.budget.daily_tokens, 200000);
+  EXPECT_EQ(t.llm.budget.monthly_tokens, 5000000);
+  EXPECT_DOUBLE_EQ(t.llm.budget.daily_cost, 1.5);
+  EXPECT_DOUBLE_EQ(t.llm.budget.monthly_cost, 30);
+  EXPECT_DOUBLE_EQ(t.llm.budget.soft_limit, 0.9);
+  EXPECT_TRUE(t.llm.budget.any());
+  EXPECT_TRUE(t.llm.budget.costs());
+  ASSERT_TRUE(t.llm.price.has_value());
+  EXPECT_DOUBLE_EQ(t.llm.price->input_per_million, 0.15);
+  EXPECT_DOUBLE_EQ(t.llm.price->output_per_million, 0.6);
+  ASSERT_EQ(c.llm_prices.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.llm_prices.at("claude-test").input_per_million, 3);
+  EXPECT_DOUBLE_EQ(c.llm_prices.at("claude-test").output_per_million, 15);
+  EXPECT_EQ(t.contact_limits.messages_per_minute, 3);
+  EXPECT_EQ(t.contact_limits.max_message_chars, 0);  // 0: no limit
+  EXPECT_EQ(t.contact_limits.replies_per_hour, 10);
+  EXPECT_EQ(t.calcom.attendee_email_domain, "clinic.example");
+  EXPECT_EQ(t.calcom.booked_text, "Marcado, {name}: {weekday} {date} {time}");
+  EXPECT_EQ(t.calcom.cancelled_text, "Cancelado: {title}");
+  EXPECT_EQ(t.calcom.rescheduled_text, "Remarcado para {date} às {time} ({tenant})");
+  // A budget of tokens alone needs no price; a zero cost is no cost limit.
+  const Config tokens = parse_config(std::string(kLlmTenant) +
+                                         "      budget:\n        daily_tokens: 1000\n        daily_cost: 0\n",
+                                     "r.yaml");
+  EXPECT_TRUE(tokens.tenants.at(0).llm.budget.any());
+  EXPECT_FALSE(tokens.tenants.at(0).llm.budget.costs());
+  EXPECT_FALSE(tokens.tenants.at(0).llm.price.has_value());
+  // soft_limit may be the whole limit; reply_cache_ttl may be 0.
+  const Config edges = parse_config(std::string(kLlmTenant) +
+                                        "      reply_cache_ttl: 0s\n      budget:\n        soft_limit: 1\n",
+                                    "r.yaml");
+  EXPECT_DOUBLE_EQ(edges.tenants.at(0).llm.budget.soft_limit, 1.0);
+  EXPECT_EQ(edges.tenants.at(0).llm.reply_cache_ttl, Duration{0});
+}
+
+TEST_F(ConfigTest, APriceGoesToEachTenantWhoseModelItIs) {
+  const Config c = parse_config(R"(
+tenants:
+  a:
+    llm: {provider: openai, api_key: k, model: gpt-4o-mini}
+  b:
+    llm: {provider: anthropic, api_key: k, model: claude-test}
+  c:
+    llm: {provider: openai, api_key: k, model: gpt-4o-mini}
+  d: {}
+llm_prices:
+  gpt-4o-mini: {input_per_million: 0.15, output_per_million: 0.6}
+  gpt-4o: {input_per_million: 2.5, output_per_million: 10}
+)",
+                                "r.yaml");
+  ASSERT_TRUE(c.tenant("a")->llm.price.has_value());
+  EXPECT_DOUBLE_EQ(c.tenant("a")->llm.price->input_per_million, 0.15);
+  EXPECT_DOUBLE_EQ(c.tenant("a")->llm.price->output_per_million, 0.6);
+  EXPECT_FALSE(c.tenant("b")->llm.price.has_value());  // no price for its model
+  ASSERT_TRUE(c.tenant("c")->llm.price.has_value());
+  EXPECT_DOUBLE_EQ(c.tenant("c")->llm.price->output_per_million, 0.6);
+  EXPECT_FALSE(c.tenant("d")->llm.price.has_value());  // no LLM
+  // The model named in the environment is the one priced.
+  ScopedEnv model("RECADO_TENANTS_B_LLM_MODEL", "gpt-4o");
+  const Config env = parse_config(
+      "tenants:\n  b:\n    llm: {provider: openai, api_key: k, model: claude-test}\n"
+      "llm_prices:\n  gpt-4o: {input_per_million: 2.5, output_per_million: 10}\n",
+      "r.yaml");
+  ASSERT_TRUE(env.tenant("b")->llm.price.has_value());
+  EXPECT_DOUBLE_EQ(env.tenant("b")->llm.price->input_per_million, 2.5);
+}
+
+TEST_F(ConfigTest, EnvironmentSetsTheSecretaryKeys) {
+  ScopedEnv rounds("RECADO_TENANTS_CLINIC1_LLM_MAX_TOOL_ROUNDS", "6");
+  ScopedEnv limit("RECADO_TENANTS_CLINIC1_LLM_TOOL_TIME_LIMIT", "2m");
+  ScopedEnv ttl("RECADO_TENANTS_CLINIC1_LLM_REPLY_CACHE_TTL", "1h");
+  ScopedEnv daily_tokens("RECADO_TENANTS_CLINIC1_LLM_BUDGET_DAILY_TOKENS", "1000");
+  ScopedEnv monthly_tokens("RECADO_TENANTS_CLINIC1_LLM_BUDGET_MONTHLY_TOKENS", "20000");
+  ScopedEnv daily_cost("RECADO_TENANTS_CLINIC1_LLM_BUDGET_DAILY_COST", "0.5");
+  ScopedEnv monthly_cost("RECADO_TENANTS_CLINIC1_LLM_BUDGET_MONTHLY_COST", "9.75");
+  ScopedEnv soft("RECADO_TENANTS_CLINIC1_LLM_BUDGET_SOFT_LIMIT", "0.6");
+  ScopedEnv per_minute("RECADO_TENANTS_CLINIC1_CONTACT_LIMITS_MESSAGES_PER_MINUTE", "0");
+  ScopedEnv chars("RECADO_TENANTS_CLINIC1_CONTACT_LIMITS_MAX_MESSAGE_CHARS", "500");
+  ScopedEnv per_hour("RECADO_TENANTS_CLINIC1_CONTACT_LIMITS_REPLIES_PER_HOUR", "12");
+  ScopedEnv domain("RECADO_TENANTS_CLINIC1_CALCOM_ATTENDEE_EMAIL_DOMAIN", "env.example");
+  ScopedEnv booked("RECADO_TENANTS_CLINIC1_CALCOM_BOOKED_TEXT", "Ok {name}, {date}");
+  ScopedEnv cancelled("RECADO_TENANTS_CLINIC1_CALCOM_CANCELLED_TEXT", "Cancelado {time}");
+  ScopedEnv rescheduled("RECADO_TENANTS_CLINIC1_CALCOM_RESCHEDULED_TEXT", "Movido {weekday}");
+  ScopedEnv input("RECADO_LLM_PRICES_GPT_4O_MINI_INPUT_PER_MILLION", "0.2");
+  ScopedEnv output("RECADO_LLM_PRICES_GPT_4O_MINI_OUTPUT_PER_MILLION", "0.8");
+  const Config c = parse_config(kSecretary, "r.yaml");
+  const TenantConfig& t = c.tenants.at(0);
+  EXPECT_EQ(t.llm.max_tool_rounds, 6);
+  EXPECT_EQ(t.llm.tool_time_limit, minutes{2});
+  EXPECT_EQ(t.llm.reply_cache_ttl, hours{1});
+  EXPECT_EQ(t.llm.budget.daily_tokens, 1000);
+  EXPECT_EQ(t.llm.budget.monthly_tokens, 20000);
+  EXPECT_DOUBLE_EQ(t.llm.budget.daily_cost, 0.5);
+  EXPECT_DOUBLE_EQ(t.llm.budget.monthly_cost, 9.75);
+  EXPECT_DOUBLE_EQ(t.llm.budget.soft_limit, 0.6);
+  EXPECT_EQ(t.contact_limits.messages_per_minute, 0);
+  EXPECT_EQ(t.contact_limits.max_message_chars, 500);
+  EXPECT_EQ(t.contact_limits.replies_per_hour, 12);
+  EXPECT_EQ(t.calcom.attendee_email_domain, "env.example");
+  EXPECT_EQ(t.calcom.booked_text, "Ok {name}, {date}");
+  EXPECT_EQ(t.calcom.cancelled_text, "Cancelado {time}");
+  EXPECT_EQ(t.calcom.rescheduled_text, "Movido {weekday}");
+  EXPECT_DOUBLE_EQ(c.llm_prices.at("gpt-4o-mini").input_per_million, 0.2);
+  ASSERT_TRUE(t.llm.price.has_value());
+  EXPECT_DOUBLE_EQ(t.llm.price->input_per_million, 0.2);
+  EXPECT_DOUBLE_EQ(t.llm.price->output_per_million, 0.8);
+  EXPECT_DOUBLE_EQ(c.llm_prices.at("claude-test").input_per_million, 3);  // not overridden
+}
+
+TEST_F(ConfigTest, EnvironmentAloneSetsContactLimitsAndABudget) {
+  ScopedEnv per_hour("RECADO_TENANTS_A_CONTACT_LIMITS_REPLIES_PER_HOUR", "5");
+  ScopedEnv tokens("RECADO_TENANTS_A_LLM_BUDGET_MONTHLY_TOKENS", "700");
+  const Config c = parse_config(kLlmTenant, "r.yaml");  // no contact_limits, no budget in the file
+  EXPECT_EQ(c.tenants.at(0).contact_limits.replies_per_hour, 5);
+  EXPECT_EQ(c.tenants.at(0).contact_limits.messages_per_minute, 6);
+  EXPECT_EQ(c.tenants.at(0).llm.budget.monthly_tokens, 700);
+}
+
+TEST_F(ConfigTest, BadSecretaryValuesNameTheKeyAndWhere) {
+  const std::string llm = kLlmTenant;
+  const std::string cal = "tenants:\n  a:\n    calcom:\n      api_key: k\n";
+  const std::string limits = "tenants:\n  a:\n    contact_limits:\n";
+  struct Case {
+    std::string yaml;
+    std::vector<std::string> parts;
+  };
+  const Case cases[] = {
+      {llm + "      max_tool_rounds: 0\n", {"recado.yaml:7:24", "'tenants.a.llm.max_tool_rounds'", "greater than 0"}},
+      {llm + "      max_tool_rounds: -1\n", {"'tenants.a.llm.max_tool_rounds'", "greater than 0"}},
+      {llm + "      max_tool_rounds: many\n", {"'tenants.a.llm.max_tool_rounds'", "expected an integer"}},
+      {llm + "      tool_time_limit: 0s\n", {"recado.yaml:7:24", "'tenants.a.llm.tool_time_limit'", "longer than 0"}},
+      {llm + "      tool_time_limit: -5s\n", {"'tenants.a.llm.tool_time_limit'", "-5s"}},
+      {llm + "      reply_cache_ttl: -5m\n", {"recado.yaml:7:24", "'tenants.a.llm.reply_cache_ttl'", "-5m"}},
+      {llm + "      budget:\n        daily_tokens: -1\n",
+       {"recado.yaml:8:23", "'tenants.a.llm.budget.daily_tokens'", "must be 0 (no limit) or more"}},
+      {llm + "      budget:\n        monthly_tokens: -1\n",
+       {"'tenants.a.llm.budget.monthly_tokens'", "must be 0 (no limit) or more"}},
+      {llm + "      budget:\n        daily_cost: -0.01\n",
+       {"'tenants.a.llm.budget.daily_cost'", "must be 0 (no limit) or more"}},
+      {llm + "      budget:\n        monthly_cost: -2\n",
+       {"'tenants.a.llm.budget.monthly_cost'", "must be 0 (no limit) or more"}},
+      {llm + "      budget:\n        daily_tokens: lots\n",
+       {"'tenants.a.llm.budget.daily_tokens'", "expected an integer"}},
+      {llm + "      budget:\n        soft_limit: 0\n",
+       {"recado.yaml:8:21", "'tenants.a.llm.budget.soft_limit'", "above 0 and at most 1"}},
+      {llm + "      budget:\n        soft_limit: 1.5\n", {"'tenants.a.llm.budget.soft_limit'", "above 0 and at most 1"}},
+      {llm + "      budget:\n        soft_limit: -0.2\n", {"'tenants.a.llm.budget.soft_limit'", "above 0 and at most 1"}},
+      {llm + "      budget:\n        soft_limit: 80%\n", {"'tenants.a.llm.budget.soft_limit'", "expected a number"}},
+      {llm + "      budget:\n        hourly_tokens: 5\n",
+       {"recado.yaml:8:9", "unknown key 'tenants.a.llm.budget.hourly_tokens'"}},
+      {llm + "      budget: 5\n", {"'tenants.a.llm.budget' must be a mapping"}},
+      {limits + "      messages_per_minute: -1\n",
+       {"recado.yaml:4:28", "'tenants.a.contact_limits.messages_per_minute'", "must be 0 (no limit) or more"}},
+      {limits + "      max_message_chars: -1\n",
+       {"'tenants.a.contact_limits.max_message_chars'", "must be 0 (no limit) or more"}},
+      {limits + "      replies_per_hour: -1\n",
+       {"'tenants.a.contact_limits.replies_per_hour'", "must be 0 (no limit) or more"}},
+      {limits + "      replies_per_day: 5\n", {"recado.yaml:4:7", "unknown key 'tenants.a.contact_limits.replies_per_day'"}},
+      {cal + "      attendee_email_domain: \"\"\n",
+       {"recado.yaml:5:30", "'tenants.a.calcom.attendee_email_domain'", "must be a domain name, got ''"}},
+      {cal + "      attendee_email_domain: bob@clinic.example\n",
+       {"'tenants.a.calcom.attendee_email_domain'", "must be a domain name, got 'bob@clinic.example'"}},
+      {cal + "      attendee_email_domain: my clinic\n",
+       {"'tenants.a.calcom.attendee_email_domain'", "got 'my clinic'"}},
+      {cal + "      attendee_email_domain: clinic.example/x\n",
+       {"'tenants.a.calcom.attendee_email_domain'", "got 'clinic.example/x'"}},
+      {cal + "      booked_text: \"Oi {nome}, {date}\"\n",
+       {"recado.yaml:5:20", "'tenants.a.calcom.booked_text'", "unknown placeholder {nome}"}},
+      {cal + "      cancelled_text: \"{date} {quando}\"\n",
+       {"'tenants.a.calcom.cancelled_text'", "unknown placeholder {quando}"}},
+      {cal + "      rescheduled_text: \"{hora} {Name}\"\n",
+       {"'tenants.a.calcom.rescheduled_text'", "unknown placeholder {hora}"}},
+      {"llm_prices:\n  m:\n    input_per_million: -1\n",
+       {"recado.yaml:3:24", "'llm_prices.m.input_per_million'", "a price is 0 or more"}},
+      {"llm_prices:\n  m:\n    output_per_million: -0.5\n", {"'llm_prices.m.output_per_million'", "a price is 0 or more"}},
+      {"llm_prices:\n  m:\n    input_per_million: cheap\n", {"'llm_prices.m.input_per_million'", "expected a number"}},
+      {"llm_prices:\n  m:\n    per_token: 1\n", {"recado.yaml:3:5", "unknown key 'llm_prices.m.per_token'"}},
+      {"llm_prices: [m]\n", {"recado.yaml:1:13", "'llm_prices' must be a mapping"}},
+  };
+  for (const Case& c : cases) {
+    const std::string msg = error_of(c.yaml);
+    for (const std::string& part : c.parts) EXPECT_TRUE(contains(msg, part)) << c.yaml;
+  }
+}
+
+TEST_F(ConfigTest, ACostBudgetNeedsAPriceForTheTenantsModel) {
+  const std::string llm = kLlmTenant;  // model m
+  for (const char* limit : {"daily_cost: 2", "monthly_cost: 40"}) {
+    const std::string budget = llm + "      budget:\n        " + limit + "\n";
+    std::string msg = error_of(budget);
+    EXPECT_TRUE(contains(msg, "recado.yaml:2:3: 'tenants.a'")) << limit;
+    EXPECT_TRUE(contains(msg, "llm.budget sets a cost limit but llm_prices has no price for model 'm'")) << limit;
+    // A price for another model does not help.
+    msg = error_of(budget + "llm_prices:\n  gpt-4o-mini: {input_per_million: 1, output_per_million: 2}\n");
+    EXPECT_TRUE(contains(msg, "no price for model 'm'")) << limit;
+    // A price for the model does.
+    const Config c = parse_config(budget + "llm_prices:\n  m: {input_per_million: 1, output_per_million: 2}\n", "r.yaml");
+    ASSERT_TRUE(c.tenants.at(0).llm.price.has_value()) << limit;
+    EXPECT_DOUBLE_EQ(c.tenants.at(0).llm.price->output_per_million, 2);
+  }
+  // From the environment too.
+  ScopedEnv cost("RECADO_TENANTS_A_LLM_BUDGET_DAILY_COST", "1");
+  EXPECT_TRUE(contains(error_of(llm), "no price for model 'm'"));
+}
+
+TEST_F(ConfigTest, BadSecretaryEnvironmentValuesNameTheVariable) {
+  const std::string llm_and_cal = std::string(kLlmTenant) + "    calcom:\n      api_key: k\n";
+  const std::pair<const char*, const char*> cases[] = {
+      {"RECADO_TENANTS_A_LLM_MAX_TOOL_ROUNDS", "0"},
+      {"RECADO_TENANTS_A_LLM_TOOL_TIME_LIMIT", "0s"},
+      {"RECADO_TENANTS_A_LLM_REPLY_CACHE_TTL", "-1s"},
+      {"RECADO_TENANTS_A_LLM_BUDGET_DAILY_TOKENS", "-5"},
+      {"RECADO_TENANTS_A_LLM_BUDGET_MONTHLY_COST", "-1"},
+      {"RECADO_TENANTS_A_LLM_BUDGET_SOFT_LIMIT", "0"},
+      {"RECADO_TENANTS_A_LLM_BUDGET_SOFT_LIMIT", "1.01"},
+      {"RECADO_TENANTS_A_CONTACT_LIMITS_MESSAGES_PER_MINUTE", "-1"},
+      {"RECADO_TENANTS_A_CONTACT_LIMITS_MAX_MESSAGE_CHARS", "lots"},
+      {"RECADO_TENANTS_A_CALCOM_ATTENDEE_EMAIL_DOMAIN", "a@b.example"},
+      {"RECADO_TENANTS_A_CALCOM_BOOKED_TEXT", "Oi {nome}"},
+      {"RECADO_TENANTS_A_CALCOM_CANCELLED_TEXT", "{x}"},
+      {"RECADO_TENANTS_A_CALCOM_RESCHEDULED_TEXT", "{y}"},
+  };
+  for (const auto& [name, value] : cases) {
+    ScopedEnv env(name, value);
+    const std::string msg = error_of(llm_and_cal);
+    EXPECT_TRUE(contains(msg, std::string("environment ") + name + ": ")) << name << "=" << value;
+    EXPECT_FALSE(contains(msg, "recado.yaml:")) << name << "=" << value;
+  }
+  {
+    ScopedEnv env("RECADO_TENANTS_A_CALCOM_BOOKED_TEXT", "Oi {nome}");
+    EXPECT_TRUE(contains(error_of(llm_and_cal), "unknown placeholder {nome}"));
+  }
+  {
+    ScopedEnv env("RECADO_TENANTS_A_LLM_BUDGET_SOFT_LIMIT", "0");
+    EXPECT_TRUE(contains(error_of(llm_and_cal), "above 0 and at most 1"));
+  }
+  ScopedEnv price("RECADO_LLM_PRICES_M_INPUT_PER_MILLION", "-1");
+  const std::string msg = error_of(llm_and_cal + "llm_prices:\n  m: {input_per_million: 1, output_per_million: 2}\n");
+  EXPECT_TRUE(contains(msg, "environment RECADO_LLM_PRICES_M_INPUT_PER_MILLION: a price is 0 or more"));
+}
+
+TEST_F(ConfigTest, DumpShowsTheSecretaryKeysAndReadsBack) {
+  const Config c = parse_config(kSecretary, "r.yaml");
+  const std::string dump = dump_config(c);
+  for (const char* part : {
+           "      max_tool_rounds: 2\n      tool_time_limit: 90s\n      reply_cache_ttl: 10m\n",
+           "      budget:\n        daily_tokens: 200000\n        monthly_tokens: 5000000\n        daily_cost: 1.5\n"
+           "        monthly_cost: 30\n        soft_limit: 0.9\n",
+           "    contact_limits:\n      messages_per_minute: 3\n      max_message_chars: 0\n      replies_per_hour: 10\n",
+           "      attendee_email_domain: \"clinic.example\"\n",
+           "      booked_text: \"Marcado, {name}: {weekday} {date} {time}\"\n",
+           "      cancelled_text: \"Cancelado: {title}\"\n",
+           "      rescheduled_text: \"Remarcado para {date} às {time} ({tenant})\"\n",
+           "llm_prices:\n  \"claude-test\":\n    input_per_million: 3\n    output_per_million: 15\n"
+           "  \"gpt-4o-mini\":\n    input_per_million: 0.15\n    output_per_million: 0.6\n",
+       }) {
+    EXPECT_TRUE(contains(dump, part));
+  }
+  const Config again = parse_config(dump, "dump.yaml");
+  const TenantConfig& t = again.tenants.at(0);
+  EXPECT_EQ(t.llm.max_tool_rounds, 2);
+  EXPECT_EQ(t.llm.tool_time_limit, seconds{90});
+  EXPECT_EQ(t.llm.reply_cache_ttl, minutes{10});
+  EXPECT_EQ(t.llm.budget.daily_tokens, 200000);
+  EXPECT_EQ(t.llm.budget.monthly_tokens, 5000000);
+  EXPECT_DOUBLE_EQ(t.llm.budget.daily_cost, 1.5);
+  EXPECT_DOUBLE_EQ(t.llm.budget.monthly_cost, 30);
+  EXPECT_DOUBLE_EQ(t.llm.budget.soft_limit, 0.9);
+  ASSERT_TRUE(t.llm.price.has_value());
+  EXPECT_DOUBLE_EQ(t.llm.price->input_per_million, 0.15);
+  EXPECT_EQ(again.llm_prices.size(), 2u);
+  EXPECT_EQ(t.contact_limits.messages_per_minute, 3);
+  EXPECT_EQ(t.contact_limits.max_message_chars, 0);
+  EXPECT_EQ(t.contact_limits.replies_per_hour, 10);
+  EXPECT_EQ(t.calcom.attendee_email_domain, "clinic.example");
+  EXPECT_EQ(t.calcom.booked_text, c.tenants.at(0).calcom.booked_text);
+  EXPECT_EQ(t.calcom.cancelled_text, c.tenants.at(0).calcom.cancelled_text);
+  EXPECT_EQ(t.calcom.rescheduled_text, c.tenants.at(0).calcom.rescheduled_text);
+  // The defaults show too.
+  const std::string defaults = dump_config(parse_config(kLlmTenant, "r.yaml"));
+  EXPECT_TRUE(contains(defaults, "      max_tool_rounds: 4\n      tool_time_limit: 1m\n      reply_cache_ttl: 0s\n"));
+  EXPECT_TRUE(contains(defaults, "        soft_limit: 0.8\n"));
+  EXPECT_TRUE(contains(defaults, "    contact_limits:\n      messages_per_minute: 6\n      max_message_chars: 2000\n"
+                                 "      replies_per_hour: 30\n"));
+  EXPECT_TRUE(contains(defaults, "llm_prices: {}\n"));
 }
 
 }  // namespace
