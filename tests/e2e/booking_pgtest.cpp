@@ -187,6 +187,30 @@ TEST_F(Booking, ARescheduleByMessageMovesTheBookingAndItsReminders) {
             "Mon 09:00");
 }
 
+// The same conversation through Anthropic's and Gemini's wire formats (tool_use blocks,
+// function calls): one tool interface, three encodings.
+class BookingEveryApi : public Booking, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(BookingEveryApi, AContactBooksTomorrowMorning) {
+  const std::string provider = GetParam();
+  tenant.llm.provider = provider;
+  tenant.llm.model = provider == "gemini" ? "gemini-2.0-flash" : "claude-sim";
+  to_monday_morning();
+  start();
+  book_tuesday_eight();
+  EXPECT_NE(last_sent().find("Pronto! Sua consulta está marcada para terça-feira"), std::string::npos) << last_sent();
+  // The model asked for slots, wrote the offer, asked to book; recado confirmed.
+  EXPECT_EQ(requests(provider).size(), 3u);
+  EXPECT_EQ(llm_calls(), 0u);
+  EXPECT_EQ(db.count("SELECT count(*) FROM recado.bookings WHERE status = 'accepted'"), 1);
+  EXPECT_EQ(sim_bookings().size(), 1u);
+  // The second call carried the tool round in the API's own shape.
+  const std::string second = requests(provider).at(1)["body"].get<std::string>();
+  EXPECT_NE(second.find(provider == "gemini" ? "functionResponse" : "tool_result"), std::string::npos) << second;
+}
+
+INSTANTIATE_TEST_SUITE_P(Apis, BookingEveryApi, ::testing::Values("anthropic", "gemini"));
+
 TEST_F(Booking, TheToolLoopIsBoundedAndTheLastCallMustAnswer) {
   tenant.llm.max_tool_rounds = 2;
   start();
@@ -203,6 +227,22 @@ TEST_F(Booking, TheToolLoopIsBoundedAndTheLastCallMustAnswer) {
   EXPECT_EQ(last_sent(), "Posso ajudar em algo mais?");
   EXPECT_EQ(db.scalar("SELECT result -> 'tools' FROM recado.jobs_finished WHERE kind = 'llm_reply'"),
             R"([{"name": "find_slots"}, {"name": "find_slots"}])");
+}
+
+TEST_F(Booking, TheToolLoopIsBoundedInTimeToo) {
+  tenant.llm.tool_time_limit = 200ms;
+  start();
+  // Cal.com is slow: after the first tool round the time is up.
+  ASSERT_EQ(http.request("PUT", sim.url("/_sim/faults/calcom_slots"), R"({"fault":"none","latency_ms":300})").status, 200);
+  script(json::array({{{"tool_calls", {{{"name", "find_slots"}, {"arguments", json::object()}}}}},
+                      {{"text", "Vou confirmar os horários e já te digo."}}}));
+  ASSERT_EQ(say(kAna, "tem horário?"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts(kAna).size() == 1 && idle(); }));
+  const json calls = requests("openai");
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_TRUE(json::parse(calls[0]["body"].get<std::string>()).contains("tools"));
+  EXPECT_FALSE(json::parse(calls[1]["body"].get<std::string>()).contains("tools"));
+  EXPECT_EQ(last_sent(), "Vou confirmar os horários e já te digo.");
 }
 
 TEST_F(Booking, BadToolArgumentsAreToldToTheModelAndChangeNothing) {

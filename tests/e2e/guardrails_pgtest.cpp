@@ -59,6 +59,21 @@ TEST_F(Guardrails, AtTheHardBudgetTheFallbackGoesOncePerConversationUntilTheDayR
   EXPECT_EQ(db.count("SELECT count(*) FROM recado.llm_usage"), 2);  // one row per day and model
 }
 
+TEST_F(Guardrails, TheSoftLimitWarnsAndRepliesGoOn) {
+  tenant.llm.budget.daily_tokens = 100000;
+  tenant.llm.budget.soft_limit = 0.001;  // 100 tokens: one reply passes it
+  start();
+  ASSERT_EQ(say(kAna, "Oi"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts(kAna).size() == 1 && idle(); }));
+  ASSERT_EQ(say(kBia, "Oi"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts(kBia).size() == 1 && idle(); }));
+  EXPECT_EQ(llm_calls(), 2u);
+  // Counted once, when it was crossed; nothing stopped.
+  EXPECT_NE(metrics().find("recado_llm_budget_crossings_total{tenant=\"clinic\",level=\"soft\"} 1"), std::string::npos)
+      << metrics();
+  EXPECT_EQ(metrics().find("recado_llm_budget_stops_total"), std::string::npos);
+}
+
 TEST_F(Guardrails, CostIsPricedFromTheConfigAndUsageShowsIt) {
   tenant.llm.price = LlmPrice{1000.0, 2000.0};  // per million tokens: easy to check
   start();
