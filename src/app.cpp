@@ -143,7 +143,7 @@ int run_sim(const SimCommand& cmd) {
             << "  cloudapi         POST " << base << "/v21.0/{phone_number_id}/messages\n"
             << "  calcom_bookings  GET|POST " << base << "/v2/bookings   POST " << base << "/v2/bookings/{uid}/cancel\n"
             << "  calcom_slots     GET " << base << "/v2/slots?eventTypeId=&start=&end=\n"
-            << "  control          " << base << "/_sim/requests  /_sim/faults[/{endpoint}]  /_sim/webhooks  /_sim/healthz\n";
+            << "  control          " << base << "/_sim/requests  /_sim/faults[/{endpoint}]  /_sim/webhooks  /_sim/llm/script  /_sim/bookings  /_sim/healthz\n";
   for (const auto& [endpoint, spec] : options.faults)
     std::cout << "  fault            " << to_string(endpoint) << " " << to_json(spec).dump() << "\n";
   std::cout << "  stop             Ctrl-C\n\n" << std::flush;
