@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "src/time_format.hpp"
+
 namespace recado {
 
 using json = nlohmann::json;
@@ -244,13 +246,8 @@ std::optional<chr::sys_days> local_today(const LlmPrompt& p) {
   return std::nullopt;
 }
 
-std::string date_text(chr::sys_days day) {
-  const chr::year_month_day ymd{day};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
-}
+// YYYY-MM-DD of a calendar day.
+std::string date_text(chr::sys_days day) { return format_local_date(Timestamp{day}, "UTC"); }
 
 json find_slots_arguments(const LlmPrompt& p, std::string_view words) {
   json args = json::object();

@@ -40,13 +40,8 @@ chr::sys_days day_of(Timestamp t) {
   return chr::floor<chr::days>(t);
 }
 
-std::string date_text(chr::sys_days day) {
-  const chr::year_month_day ymd{day};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
-}
+// YYYY-MM-DD of a calendar day.
+std::string date_text(chr::sys_days day) { return format_local_date(Timestamp{day}, "UTC"); }
 
 bool weekday(chr::sys_days day) {
   const unsigned wd = chr::weekday{day}.c_encoding();  // 0 Sunday
@@ -110,6 +105,10 @@ HttpResponse success(int status, json data) {
 
 HttpResponse bad_request(std::string_view message) {
   return calcom_error(400, "BAD_REQUEST", message);
+}
+
+HttpResponse not_found(std::string_view uid) {
+  return calcom_error(404, "NOT_FOUND", "Booking with uid=" + std::string(uid) + " was not found");
 }
 
 // "2026-11-27T06:00:00.000-03:00": `t` as the wall clock of `zone` reads it, with its offset.
@@ -297,11 +296,9 @@ HttpResponse CalcomSim::create_booking(const HttpRequest& r, const SimContext& c
 
 HttpResponse CalcomSim::cancel_booking(const HttpRequest& r, std::string_view uid,
                                        const SimContext&) {
-  auto it = std::find_if(bookings_.begin(), bookings_.end(),
-                         [&](const SimBooking& b) { return b.uid == uid; });
-  if (it == bookings_.end())
-    return calcom_error(404, "NOT_FOUND",
-                        "Booking with uid=" + std::string(uid) + " was not found");
+  const auto it = std::find_if(bookings_.begin(), bookings_.end(),
+                               [&](const SimBooking& b) { return b.uid == uid; });
+  if (it == bookings_.end()) return not_found(uid);
   if (it->status == "cancelled") return bad_request("This booking has already been cancelled.");
   std::string reason;
   if (!r.body.empty()) {
@@ -319,11 +316,9 @@ HttpResponse CalcomSim::cancel_booking(const HttpRequest& r, std::string_view ui
 
 HttpResponse CalcomSim::reschedule_booking(const HttpRequest& r, std::string_view uid,
                                            const SimContext& ctx) {
-  auto it = std::find_if(bookings_.begin(), bookings_.end(),
-                         [&](const SimBooking& b) { return b.uid == uid; });
-  if (it == bookings_.end())
-    return calcom_error(404, "NOT_FOUND",
-                        "Booking with uid=" + std::string(uid) + " was not found");
+  const auto it = std::find_if(bookings_.begin(), bookings_.end(),
+                               [&](const SimBooking& b) { return b.uid == uid; });
+  if (it == bookings_.end()) return not_found(uid);
   auto parsed = parse_sim_body(r.body);
   if (auto* reason = std::get_if<std::string>(&parsed)) return bad_request(*reason);
   const json& doc = std::get<json>(parsed);

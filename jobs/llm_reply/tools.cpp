@@ -178,6 +178,7 @@ void find_slots(const ScopePtr& s, const ToolCall& call, ToolDone done) {
   }
   const auto first_day = parse_local_date(date.value_or(format_local_date(now, zone)), zone);
   if (!first_day) return done(failed(call, "invalid_arguments", "date must be YYYY-MM-DD"), std::nullopt);
+  // The local midnight `days` days on (noon first, so that a DST change cannot slip a day).
   const Timestamp to = *parse_local_date(format_local_date(*first_day + days * kDay + std::chrono::hours{12}, zone), zone);
   if (to <= now) return done(failed(call, "invalid_arguments", "date " + *date + " has already passed"), std::nullopt);
   fetch_slots(s, std::max(now, *first_day), to, [s, call, part, done](Slots slots) {
