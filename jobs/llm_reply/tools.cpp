@@ -157,6 +157,18 @@ std::variant<Timestamp, std::string> wanted_start(const ToolScope& s, const json
   return *start;
 }
 
+// What the contact's upcoming booking says, for a confirmation.
+followup_store::BookingRow row_of(const ToolScope& s, const message_store::UpcomingBooking& b, std::string status) {
+  followup_store::BookingRow row;
+  row.tenant = s.tenant.id;
+  row.uid = b.uid;
+  row.title = b.title;
+  row.start = b.start;
+  row.end = b.end;
+  row.status = std::move(status);
+  return row;
+}
+
 followup_store::BookingRow row_from_answer(const ToolScope& s, const std::string& body) {
   providers::Booking b = providers::parse_booking_answer(body);  // throws CalcomBodyError
   if (b.attendee_phone.empty()) b.attendee_phone = s.contact;  // the contact booked it
@@ -196,6 +208,16 @@ void book_slot(const ScopePtr& s, const ToolCall& call, ToolDone done) {
   auto wanted = wanted_start(*s, call.arguments);
   if (auto* why = std::get_if<std::string>(&wanted)) return done(failed(call, "invalid_arguments", *why), std::nullopt);
   const Timestamp start = std::get<Timestamp>(wanted);
+  // Already the contact's (a reply retried after its booking was stored): confirm it again.
+  for (const auto& b : s->bookings) {
+    if (b.start != start) continue;
+    return done(ok(call, {{"booked", true},
+                          {"booking_uid", b.uid},
+                          {"start", format_local_minute(b.start, s->tenant.time_zone())},
+                          {"label", slot_label(s->tenant, b.start)},
+                          {"note", "the contact already had this booking; the system confirms it"}}),
+                BookingChange{BookingChange::Kind::booked, row_of(*s, b, "accepted")});
+  }
   const CalcomConfig& cal = s->tenant.calcom;
   providers::NewBooking nb;
   nb.event_type_id = cal.event_type_ids.front();
@@ -242,14 +264,7 @@ void cancel_booking(const ScopePtr& s, const ToolCall& call, ToolDone done) {
                   return done(failed(call, refused(r) ? "refused" : "calendar_unavailable",
                                      "the booking could not be cancelled: " + failure_of(r)),
                               std::nullopt);
-                BookingChange change{BookingChange::Kind::cancelled, {}};
-                change.booking.tenant = s->tenant.id;
-                change.booking.uid = b.uid;
-                change.booking.title = b.title;
-                change.booking.start = b.start;
-                change.booking.end = b.end;
-                change.booking.status = "cancelled";
-                store_change(s, change,
+                store_change(s, BookingChange{BookingChange::Kind::cancelled, row_of(*s, b, "cancelled")},
                              ok(call, {{"cancelled", true},
                                        {"booking_uid", b.uid},
                                        {"label", slot_label(s->tenant, b.start)},

@@ -262,6 +262,22 @@ TEST_F(Booking, BadToolArgumentsAreToldToTheModelAndChangeNothing) {
   EXPECT_EQ(last_sent(), "Desculpe, pode me dizer o dia e a hora?");
 }
 
+// A reply retried after its booking was stored (the worker died before the confirmation
+// committed) asks to book the same time again: it is confirmed, not booked twice.
+TEST_F(Booking, BookingATimeTheContactAlreadyHasConfirmsIt) {
+  to_monday_morning();
+  start();
+  book_tuesday_eight();
+  const size_t posts = requests("calcom_bookings").size();
+  script(json::array({{{"tool_calls", {{{"name", "book_slot"}, {"arguments", {{"start", tuesday + "T08:00"}}}}}}}}));
+  ASSERT_EQ(say(kAna, "8h então"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts(kAna).size() == 3 && idle(); }));
+  EXPECT_EQ(requests("calcom_bookings").size(), posts);
+  EXPECT_EQ(last_sent(), sent_texts(kAna).at(1));
+  EXPECT_EQ(sim_bookings().size(), 1u);
+  EXPECT_EQ(planned(booking_uid()), 2);
+}
+
 TEST_F(Booking, AContactCannotCancelAnotherContactsBooking) {
   to_monday_morning();
   start();
