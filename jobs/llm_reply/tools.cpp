@@ -100,8 +100,7 @@ void explain_refusal(const ScopePtr& s, const ToolCall& call, Timestamp start, s
   fetch_slots(s, from, start + 3 * kDay, [s, call, start, why, done](Slots slots) {
     const auto* free = std::get_if<std::vector<Timestamp>>(&slots);
     if (free && std::find(free->begin(), free->end(), start) == free->end()) {
-      std::vector<Timestamp> others;  // the nearest other times first
-      for (Timestamp t : *free) others.push_back(t);
+      std::vector<Timestamp> others = *free;  // the nearest other times first
       std::stable_sort(others.begin(), others.end(), [start](Timestamp a, Timestamp b) {
         return (a > start ? a - start : start - a) < (b > start ? b - start : start - b);
       });
