@@ -147,8 +147,10 @@ void fallback_then(const TurnPtr& t, std::function<void()> then) {
   }, std::move(then));
 }
 
-// Sends `text` as the reply (origin llm_reply, booking or cache) and completes the job.
-void answer_with(const TurnPtr& t, std::string text, std::string origin, json result) {
+// Sends `text` as the reply (origin llm_reply, booking or cache) and completes the job. The
+// tenant's quiet-contact nudges are planned from it, unless `nudge` is false (an appointment
+// was just booked or moved: the conversation reached its end, and a planned nudge goes).
+void answer_with(const TurnPtr& t, std::string text, std::string origin, json result, bool nudge = true) {
   const Timestamp now = t->ctx.clock().now();
   count(*t, origin == "llm_reply" ? "replied" : origin);
   struct Nudge {
@@ -157,7 +159,7 @@ void answer_with(const TurnPtr& t, std::string text, std::string origin, json re
   };
   std::vector<Nudge> nudges;
   for (const FollowupRule& r : t->tenant.followups)
-    if (r.when == FollowupWhen::quiet) nudges.push_back({r.name, now + r.offset});
+    if (r.when == FollowupWhen::quiet && nudge) nudges.push_back({r.name, now + r.offset});
   message_store::Outbound out{t->tenant.id, t->conversation, t->tenant.gateway.provider, std::move(origin),
                               std::move(text), now};
   result["answered_through"] = t->state.newest_inbound;
@@ -173,10 +175,11 @@ void answer_with(const TurnPtr& t, std::string text, std::string origin, json re
   const bool keep = !t->cache_key.empty() && out.origin == "llm_reply" && t->rounds == 0;
   t->ctx.complete_with(
       [out, nudges, contact = t->state.contact, through = t->state.newest_inbound, key = keep ? t->cache_key : "",
-       ttl = t->tenant.llm.reply_cache_ttl, now](pqxx::work& tx) {
+       ttl = t->tenant.llm.reply_cache_ttl, now, nudge](pqxx::work& tx) {
         message_store::queue_outbound(tx, out);
         message_store::mark_replied(tx, out.tenant, contact, through);
         const std::string subject = "contact:" + contact;
+        if (!nudge) followup_store::cancel(tx, out.tenant, subject, {}, "an appointment was booked in conversation");
         for (const Nudge& n : nudges)
           followup_store::plan(tx, out.tenant, subject, n.rule, n.due,
                                json{{"tenant", out.tenant}, {"subject", subject}, {"rule", n.rule}}.dump(), true);
@@ -215,7 +218,8 @@ void run_tools(const TurnPtr& t, std::vector<providers::ToolCall> calls, size_t 
                                                                                                      : "rescheduled"}})
                    .add();
                return answer_with(t, confirmation(t->tenant, *change, t->state.name), "booking",
-                                  {{"booking", change->booking.uid}});
+                                  {{"booking", change->booking.uid}},
+                                  change->kind == BookingChange::Kind::cancelled);
              }
              results.push_back(std::move(result));
              run_tools(t, std::move(calls), next + 1, std::move(results));

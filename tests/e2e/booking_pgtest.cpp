@@ -164,6 +164,25 @@ TEST_F(Booking, ACancellationByMessageCancelsTheBookingAndItsReminders) {
   EXPECT_EQ(at_calcom[0]["status"], "cancelled");
 }
 
+TEST_F(Booking, ABookingEndsTheQuietNudgeAndACancellationBringsItBack) {
+  tenant.followups.push_back({"nudge", FollowupWhen::quiet, 4h, "Ainda posso ajudar a marcar?", false, ""});
+  to_monday_morning();
+  start();
+  auto nudge = [&] {
+    return db.scalar("SELECT coalesce(string_agg(state, ','), '') FROM recado.followups WHERE rule = 'nudge'");
+  };
+  ASSERT_EQ(say(kAna, "Oi, quero marcar uma consulta amanhã de manhã"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts(kAna).size() == 1 && idle(); }));
+  EXPECT_EQ(nudge(), "planned");  // the offer may go unanswered
+  ASSERT_EQ(say(kAna, "8h"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts(kAna).size() == 2 && idle(); }));
+  EXPECT_EQ(nudge(), "cancelled");  // booked: nothing to nudge about
+  EXPECT_EQ(planned(booking_uid()), 2);
+  ASSERT_EQ(say(kAna, "quero cancelar"), 200);
+  ASSERT_TRUE(until([&] { return sent_texts(kAna).size() == 3 && idle(); }));
+  EXPECT_EQ(nudge(), "planned");  // cancelled: she may want another time
+}
+
 TEST_F(Booking, ARescheduleByMessageMovesTheBookingAndItsReminders) {
   to_monday_morning();
   start();
