@@ -340,16 +340,18 @@ Examples:
       since = format_local_date(now - ctl::duration_option("--since", since), "UTC");
     }
     json rows = json::array();
-    json total = {{"calls", 0}, {"input_tokens", 0}, {"output_tokens", 0}, {"cost", 0.0}};
+    llm_store::Usage sum;
     for (const auto& r : llm_store::report(s.db(), optional(o->tenant), since)) {
       rows.push_back({{"tenant", r.tenant}, {"model", r.model}, {"calls", r.usage.calls},
                       {"input_tokens", r.usage.input_tokens}, {"output_tokens", r.usage.output_tokens},
                       {"cost", r.usage.cost}, {"first_day", r.first_day}, {"last_day", r.last_day}});
-      total["calls"] = total["calls"].get<long long>() + r.usage.calls;
-      total["input_tokens"] = total["input_tokens"].get<long long>() + r.usage.input_tokens;
-      total["output_tokens"] = total["output_tokens"].get<long long>() + r.usage.output_tokens;
-      total["cost"] = total["cost"].get<double>() + r.usage.cost;
+      sum.calls += r.usage.calls;
+      sum.input_tokens += r.usage.input_tokens;
+      sum.output_tokens += r.usage.output_tokens;
+      sum.cost += r.usage.cost;
     }
+    const json total = {{"calls", sum.calls}, {"input_tokens", sum.input_tokens},
+                        {"output_tokens", sum.output_tokens}, {"cost", sum.cost}};
     if (s.as_json()) {
       std::cout << json{{"since", since}, {"tenant", o->tenant.empty() ? json() : json(o->tenant)},
                         {"rows", rows}, {"total", total}}
@@ -360,8 +362,7 @@ Examples:
     ctl::print_rows(std::cout, rows,
                     {"tenant", "model", "calls", "input_tokens", "output_tokens", "cost", "first_day", "last_day"});
     std::cout << fmt::format("total since {}: {} call(s), {} input and {} output tokens, cost {:.4f}\n", since,
-                             total["calls"].get<long long>(), total["input_tokens"].get<long long>(),
-                             total["output_tokens"].get<long long>(), total["cost"].get<double>());
+                             sum.calls, sum.input_tokens, sum.output_tokens, sum.cost);
     return 0;
   });
 }

@@ -88,6 +88,7 @@ void fetch_slots(const ScopePtr& s, Timestamp from, Timestamp to, std::function<
                 try {
                   then(providers::parse_slots(r.reply.body));
                 } catch (const std::exception& e) {
+                  log::warn("Cal.com's slots answer was unreadable", log::job_fields(s->ctx.job(), {{"error", e.what()}}));
                   then(std::string("the calendar's answer was unreadable: ") + e.what());
                 }
               });
