@@ -16,7 +16,9 @@ const std::string kBookingColumns =
     "attendee_phone, attendee_time_zone, event_type_id, coalesce(rescheduled_from, ''), source";
 
 std::string text_array(const std::vector<std::string>& items) {
-  return nlohmann::json(items).dump();
+  job_sql::ArrayLiteral array;
+  for (const std::string& item : items) array.text(item);
+  return array.done();
 }
 
 }  // namespace
@@ -90,7 +92,7 @@ std::vector<std::string> accepted_bookings_missing(pqxx::transaction_base& tx, c
     WHERE tenant = $1 AND status = 'accepted'
       AND start_at >= 'epoch'::timestamptz + $2 * interval '1 microsecond'
       AND start_at < 'epoch'::timestamptz + $3 * interval '1 microsecond'
-      AND uid NOT IN (SELECT jsonb_array_elements_text($4::jsonb))
+      AND uid <> ALL ($4::text[])
     ORDER BY start_at
   )SQL";
   std::vector<std::string> out;
@@ -142,7 +144,7 @@ int cancel(pqxx::transaction_base& tx, const std::string& tenant, const std::str
     WITH dropped AS (
       UPDATE recado.followups SET state = 'cancelled', reason = $4, updated_at = now()
       WHERE tenant = $1 AND subject = $2 AND state = 'planned'
-        AND rule NOT IN (SELECT jsonb_array_elements_text($3::jsonb))
+        AND rule <> ALL ($3::text[])
       RETURNING job_id
     ), gone AS (
       DELETE FROM recado.jobs j USING dropped

@@ -1,6 +1,7 @@
 #include "src/inbound_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <tuple>
 
@@ -10,32 +11,6 @@
 namespace recado::inbound_store {
 
 namespace {
-
-void append_string(std::string& out, std::string_view s) {
-  out += '"';
-  out += log::json_escape(s);
-  out += '"';
-}
-
-// A PostgreSQL array literal of texts: {"a","b"}.
-std::string text_array(const std::vector<const std::string*>& items) {
-  size_t size = 2;
-  for (const std::string* s : items) size += s->size() + 3;
-  std::string out;
-  out.reserve(size + size / 8);
-  out += '{';
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : *items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
 
 const char* type_name(InboundEvent::Type t) {
   switch (t) {
@@ -47,36 +22,43 @@ const char* type_name(InboundEvent::Type t) {
   return "message";
 }
 
-const std::string kStoreCtes = R"SQL(
+// The batch, one array per column (in key order: see store()), and its insert; the conflict
+// clause goes between the two (kChecked), or not (a batch all new).
+const std::string kInsert = R"SQL(
   WITH input AS MATERIALIZED (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
-      n int, raw int, tenant text, provider text, type text, dedup_key text, conversation text,
-      message_id text, sender text, sender_name text, kind text, body text, from_me boolean,
-      chat text, detail jsonb, occurred_us bigint, reply boolean, sync boolean,
-      debounce_us bigint)
+    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[],
+                         $13::text[], $14::jsonb[], $15::bigint[], $16::int[], $17::boolean[],
+                         $18::bigint[], $19::text[])
+      AS t(n, tenant, provider, type, dedup_key, conversation, message_id, sender, sender_name, kind,
+           body, from_me, chat, detail, occurred_us, reply_rank, sync, debounce_us, raw)
   ), stored AS (
     INSERT INTO recado.inbound (tenant, provider, type, dedup_key, conversation, message_id, sender,
                                 sender_name, kind, body, from_me, chat, detail, occurred_at, raw)
     SELECT tenant, provider, type, dedup_key, conversation, message_id, sender, sender_name, kind,
            body, from_me, chat, detail,
-           'epoch'::timestamptz + occurred_us * interval '1 microsecond', ($2::text[])[raw]
-    FROM input ORDER BY tenant, provider, dedup_key  -- one lock order for concurrent batches
-    ON CONFLICT (tenant, provider, dedup_key) DO NOTHING
+           'epoch'::timestamptz + occurred_us * interval '1 microsecond', raw
+    FROM input ORDER BY n  -- one lock order for concurrent batches)SQL";
+const std::string kChecked = R"SQL(
+    ON CONFLICT (tenant, provider, dedup_key) DO NOTHING)SQL";
+const std::string kJobs = R"SQL(
     RETURNING id, tenant, provider, dedup_key
   ), fresh AS (
     SELECT stored.id, input.* FROM stored JOIN input USING (tenant, provider, dedup_key)
   ), replies AS (
+    -- One reply per conversation (reply_rank: the conversation's rank in key order, -1 for
+    -- events that start none), unless one is already waiting.
     INSERT INTO recado.jobs (queue, kind, payload, run_at, dedup_key, sequence_key, dedup_until_started)
     SELECT 'llm_reply', 'llm_reply',
-           jsonb_build_object('tenant', tenant, 'provider', min(provider), 'conversation', conversation),
+           jsonb_build_object('tenant', min(tenant), 'provider', min(provider), 'conversation', min(conversation)),
            now() + max(debounce_us) * interval '1 microsecond',
-           'llm_reply:' || tenant || ':' || conversation,
-           'conversation:' || tenant || ':' || conversation, true
+           'llm_reply:' || min(tenant) || ':' || min(conversation),
+           'conversation:' || min(tenant) || ':' || min(conversation), true
     FROM fresh
-    WHERE reply AND NOT EXISTS (  -- the common case, a reply already waiting, costs one probe
+    WHERE reply_rank >= 0 AND NOT EXISTS (  -- the common case, a reply already waiting, costs one probe
       SELECT 1 FROM recado.jobs j WHERE j.dedup_key = 'llm_reply:' || fresh.tenant || ':' || fresh.conversation)
-    GROUP BY tenant, conversation
-    ORDER BY 'llm_reply:' || tenant || ':' || conversation  -- one lock order for concurrent batches
+    GROUP BY reply_rank
+    ORDER BY reply_rank  -- one lock order for concurrent batches
     -- A reply already waiting answers this message too. DO NOTHING takes no row lock, so
     -- concurrent batches never wait on each other's reply jobs.
     ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
@@ -123,83 +105,137 @@ const std::string kStatuses = R"SQL(
       AND recado.status_rank(s.status) > recado.status_rank(m.status)
   ))SQL";
 
-// The statement for a batch, by what it holds: [handoffs][statuses].
-const std::string kStatements[2][2] = {
-    {kStoreCtes + kStoreResult, kStoreCtes + kStatuses + kStoreResult},
-    {kStoreCtes + kHandoffs + kStoreResult, kStoreCtes + kHandoffs + kStatuses + kStoreResult}};
-const char* const kStatementNames[2][2] = {
-    {"recado_inbound_store", "recado_inbound_store_statuses"},
-    {"recado_inbound_store_handoffs", "recado_inbound_store_handoffs_statuses"}};
+struct Statement {
+  std::string name, sql;
+};
+
+// The statement for a batch, by what it holds and whether its insert checks each key.
+const Statement& statement(bool handoffs, bool statuses, bool checked) {
+  static const auto all = [] {
+    std::array<Statement, 8> out;
+    for (int i = 0; i < 8; ++i) {
+      const bool h = i & 1, s = i & 2, c = i & 4;
+      out[i].name = std::string("recado_inbound_store") + (h ? "_handoffs" : "") + (s ? "_statuses" : "") +
+                    (c ? "_checked" : "");
+      out[i].sql = kInsert + (c ? kChecked : "") + kJobs + (h ? kHandoffs : "") + (s ? kStatuses : "") + kStoreResult;
+    }
+    return out;
+  }();
+  return all[handoffs | statuses << 1 | checked << 2];
+}
 
 }  // namespace
 
+bool InsertMode::checked(std::chrono::steady_clock::time_point now) const {
+  return now.time_since_epoch().count() < checked_until_.load(std::memory_order_relaxed);
+}
+
+void InsertMode::met_stored(std::chrono::steady_clock::time_point now) {
+  checked_until_.store((now + window_).time_since_epoch().count(), std::memory_order_relaxed);
+}
+
 std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<InboundWrite>& writes,
-                                  std::set<std::string>& wake) {
+                                  std::set<std::string>& wake, InsertMode& mode) {
   std::vector<InboundWritten> results(writes.size());
-  // Rows as JSON; twins within the batch (the same webhook delivered twice at once) are
-  // counted as duplicates here, since one statement may insert a key only once.
-  std::string input = "[";
-  std::vector<const std::string*> raws;
-  std::vector<std::pair<size_t, const InboundEvent*>> rows;  // row n: its write and event
+  struct Row {
+    size_t write;
+    const InboundEvent* event;
+    std::string provider;
+  };
+  // Twins within the batch (the same webhook delivered twice at once) are counted as
+  // duplicates here, since one statement may insert a key only once.
+  std::vector<Row> rows;
   std::set<std::tuple<std::string_view, Provider, std::string_view>> seen;
   for (size_t w = 0; w < writes.size(); ++w) {
-    const InboundWrite& write = writes[w];
-    raws.push_back(write.raw.get());
-    const std::string provider(to_string(write.provider));
-    for (const InboundEvent& e : write.events) {
-      if (!seen.emplace(write.tenant, write.provider, e.dedup_key).second) {
+    for (const InboundEvent& e : writes[w].events) {
+      if (seen.emplace(writes[w].tenant, writes[w].provider, e.dedup_key).second)
+        rows.push_back({w, &e, std::string(to_string(writes[w].provider))});
+      else
         ++results[w].duplicates;
-        continue;
-      }
-      if (input.size() > 1) input += ',';
-      input += "{\"n\":" + std::to_string(rows.size()) + ",\"raw\":" + std::to_string(raws.size());
-      for (const auto& [name, value] : {std::pair<const char*, std::string_view>{"tenant", write.tenant},
-                                        {"provider", provider},
-                                        {"type", type_name(e.type)},
-                                        {"dedup_key", e.dedup_key},
-                                        {"conversation", e.conversation},
-                                        {"message_id", e.message_id},
-                                        {"sender", e.sender},
-                                        {"sender_name", e.sender_name},
-                                        {"kind", e.kind},
-                                        {"body", e.text},
-                                        {"chat", e.chat}}) {
-        input += ",\"";
-        input += name;
-        input += "\":";
-        append_string(input, value);
-      }
-      input += ",\"detail\":" + e.detail_json;
-      input += e.from_me ? ",\"from_me\":true" : ",\"from_me\":false";
-      if (e.occurred_at) input += ",\"occurred_us\":" + std::to_string(epoch_micros(*e.occurred_at));
-      input += e.wants_reply() ? ",\"reply\":true" : ",\"reply\":false";
-      input += e.wants_sync() ? ",\"sync\":true" : ",\"sync\":false";
-      input += ",\"debounce_us\":" + std::to_string(write.debounce.count()) + "}";
-      rows.emplace_back(w, &e);
     }
   }
-  input += ']';
   std::vector<bool> fresh(rows.size(), false);
   if (!rows.empty()) {
-    // One statement, committed on its own: the events and their jobs, or nothing.
-    pqxx::nontransaction tx(conn);
-    auto holds = [&](InboundEvent::Type type) {
-      return std::any_of(rows.begin(), rows.end(), [type](const auto& row) { return row.second->type == type; });
+    // Rows in key order, and conversations ranked in key order, so that concurrent batches
+    // take their locks in one order and never deadlock.
+    auto key = [&](const Row& r) { return std::tie(writes[r.write].tenant, r.provider, r.event->dedup_key); };
+    std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return key(a) < key(b); });
+    using Conversation = std::pair<std::string_view, std::string_view>;  // tenant, chat
+    std::map<Conversation, int> replies;
+    for (const Row& r : rows)
+      if (r.event->wants_reply()) replies.emplace(Conversation{writes[r.write].tenant, r.event->conversation}, 0);
+    int rank = 0;
+    for (auto& [conversation, n] : replies) n = rank++;
+
+    job_sql::ArrayLiteral n, tenant, provider, type, dedup_key, conversation, message_id, sender, sender_name, kind,
+        body, from_me, chat, detail, occurred_us, reply_rank, sync, debounce_us, raw;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const InboundWrite& w = writes[rows[i].write];
+      const InboundEvent& e = *rows[i].event;
+      n.number(static_cast<int64_t>(i));
+      tenant.text(w.tenant);
+      provider.text(rows[i].provider);
+      type.text(type_name(e.type));
+      dedup_key.text(e.dedup_key);
+      conversation.text(e.conversation);
+      message_id.text(e.message_id);
+      sender.text(e.sender);
+      sender_name.text(e.sender_name);
+      kind.text(e.kind);
+      body.text(e.text);
+      from_me.boolean(e.from_me);
+      chat.text(e.chat);
+      detail.text(e.detail_json);
+      if (e.occurred_at)
+        occurred_us.number(epoch_micros(*e.occurred_at));
+      else
+        occurred_us.null();
+      reply_rank.number(e.wants_reply() ? replies.at(Conversation{w.tenant, e.conversation}) : -1);
+      sync.boolean(e.wants_sync());
+      debounce_us.number(w.debounce.count());
+      raw.text(*w.raw);
+    }
+    const std::array<std::string, 19> columns = {
+        n.done(),         tenant.done(),  provider.done(),     type.done(),        dedup_key.done(),
+        conversation.done(), message_id.done(), sender.done(), sender_name.done(), kind.done(),
+        body.done(),      from_me.done(), chat.done(),         detail.done(),      occurred_us.done(),
+        reply_rank.done(), sync.done(),   debounce_us.done(),  raw.done()};
+    auto holds = [&](InboundEvent::Type t) {
+      return std::any_of(rows.begin(), rows.end(), [t](const Row& r) { return r.event->type == t; });
     };
-    const int h = holds(InboundEvent::Type::handoff), s = holds(InboundEvent::Type::status);
-    const auto result = job_sql::exec(tx, kStatementNames[h][s], kStatements[h][s], input, text_array(raws));
-    for (const auto& row : result)
-      fresh[row[0].as<size_t>()] = true;
+    const bool handoffs = holds(InboundEvent::Type::handoff), statuses = holds(InboundEvent::Type::status);
+    // One statement, committed on its own: the events and their jobs, or nothing.
+    auto run = [&](bool checked) {
+      const Statement& st = statement(handoffs, statuses, checked);
+      pqxx::nontransaction tx(conn);
+      return std::apply([&](const auto&... c) { return job_sql::exec(tx, st.name.c_str(), st.sql, c...); }, columns);
+    };
+    pqxx::result result;
+    if (mode.checked(std::chrono::steady_clock::now())) {
+      result = run(true);
+      if (result.size() < rows.size()) mode.met_stored(std::chrono::steady_clock::now());
+    } else {
+      try {
+        result = run(false);
+      } catch (const pqxx::unique_violation&) {
+        // An event was stored already (a provider's retry): nothing was written. Store the
+        // batch again with each key checked, and the next ones too for a while.
+        mode.met_stored(std::chrono::steady_clock::now());
+        result = run(true);
+      }
+    }
+    for (const auto& row : result) fresh[row[0].as<size_t>()] = true;
   }
-  for (size_t n = 0; n < rows.size(); ++n) {
-    const auto& [w, e] = rows[n];
-    if (!fresh[n]) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const size_t w = rows[i].write;
+    const InboundEvent& e = *rows[i].event;
+    if (!fresh[i]) {
       ++results[w].duplicates;
       continue;
     }
     ++results[w].stored;
-    if (e->wants_sync()) wake.insert(kCalcomQueue);
-    if (e->wants_reply() && writes[w].debounce.count() == 0) wake.insert(kReplyQueue);
+    if (e.wants_sync()) wake.insert(kCalcomQueue);
+    if (e.wants_reply() && writes[w].debounce.count() == 0) wake.insert(kReplyQueue);
   }
   return results;
 }

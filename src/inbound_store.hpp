@@ -9,6 +9,8 @@
 // Blocking; call from a database thread. Errors surface as libpqxx exceptions.
 #include <pqxx/pqxx>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -40,10 +42,28 @@ struct InboundWritten {
 
 namespace inbound_store {
 
+// How batches are inserted. Webhooks are nearly always new, so a batch is first inserted
+// without asking the unique index about each event first (ON CONFLICT), which costs a
+// fifth less; if one was stored already (a provider's retry), that insert fails whole and
+// the batch is stored again with each key checked, and so are the batches of the next
+// `window` (a provider replaying its backlog repeats itself). Shared by the committers.
+class InsertMode {
+ public:
+  explicit InsertMode(Duration window = std::chrono::seconds{10}) : window_(window) {}
+  // Whether a batch now is inserted with each key checked.
+  bool checked(std::chrono::steady_clock::time_point now) const;
+  // A batch met an event stored already.
+  void met_stored(std::chrono::steady_clock::time_point now);
+
+ private:
+  Duration window_;
+  std::atomic<int64_t> checked_until_{0};  // steady clock, in its ticks
+};
+
 // Stores every write in one statement, committed when it returns; results in input order.
 // Adds to `wake` the queues that got jobs ready to run now.
 std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<InboundWrite>& writes,
-                                  std::set<std::string>& wake);
+                                  std::set<std::string>& wake, InsertMode& mode);
 
 // Deletes inbound events received longer than `keep` ago, at most `limit`; returns how many.
 int prune(pqxx::connection& conn, Duration keep, int limit);

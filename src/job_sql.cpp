@@ -2,6 +2,41 @@
 
 namespace recado::job_sql {
 
+ArrayLiteral& ArrayLiteral::text(std::string_view s) {
+  next();
+  out_ += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') out_ += '\\';
+    out_ += c;
+  }
+  out_ += '"';
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::number(int64_t v) {
+  next();
+  out_ += std::to_string(v);
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::boolean(bool b) {
+  next();
+  out_ += b ? 't' : 'f';
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::null() {
+  next();
+  out_ += "NULL";
+  return *this;
+}
+
+const std::string& ArrayLiteral::done() {
+  if (out_.empty()) out_ += '{';
+  out_ += '}';
+  return out_;
+}
+
 std::string archive(std::string_view source, std::string_view state, std::string_view errors) {
   std::string sql = "INSERT INTO recado.jobs_finished (";
   sql += kSharedColumns;

@@ -4,6 +4,7 @@
 // (recado.jobs) and the finished one (recado.jobs_finished).
 #include <pqxx/pqxx>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +18,23 @@ pqxx::result exec(pqxx::transaction_base& tx, const char* name, const std::strin
   tx.conn().prepare(name, sql);
   return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
+
+// A PostgreSQL array literal, an element at a time: {"a","b"}, {1,NULL}, {t,f}. A batch's
+// rows travel as one such array per column (unnest($1::int[], $2::text[], ...)), which the
+// server reads several times faster than the same rows as JSON.
+class ArrayLiteral {
+ public:
+  ArrayLiteral& text(std::string_view s);
+  ArrayLiteral& number(int64_t v);
+  ArrayLiteral& boolean(bool b);
+  ArrayLiteral& null();
+  // The literal; the builder is spent.
+  const std::string& done();
+
+ private:
+  void next() { out_ += out_.empty() ? '{' : ','; }
+  std::string out_;
+};
 
 // The columns both tables have, in one order.
 inline constexpr std::string_view kSharedColumns =

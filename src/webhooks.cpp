@@ -11,10 +11,14 @@ namespace {
 
 constexpr const char* kUnknown = "(unknown)";  // label for names not in the configuration
 
-std::vector<std::optional<InboundWritten>> store_inbound(pqxx::connection& conn, const std::vector<InboundWrite>& writes,
-                                                         std::set<std::string>& wake) {
-  auto written = inbound_store::store(conn, writes, wake);
-  return {written.begin(), written.end()};
+// The committers' store. They may outlive the Webhooks, so they share the insert mode.
+auto store_inbound() {
+  return [mode = std::make_shared<inbound_store::InsertMode>()](
+             pqxx::connection& conn, const std::vector<InboundWrite>& writes,
+             std::set<std::string>& wake) -> std::vector<std::optional<InboundWritten>> {
+    auto written = inbound_store::store(conn, writes, wake, *mode);
+    return {written.begin(), written.end()};
+  };
 }
 
 // The value of `key` in an undecoded query string, percent-decoded; "" when absent.
@@ -56,7 +60,7 @@ Webhooks::Webhooks(EventLoop& loop, DbPool& pool, const IngressConfig& config, s
                                   size_buckets()),
                &metrics.histogram("recado_webhook_commit_seconds", "Time to commit a batch of webhooks",
                                   latency_buckets())},
-              store_inbound) {}
+              store_inbound()) {}
 
 void Webhooks::set_tenants(std::vector<TenantConfig> tenants) { tenants_ = std::move(tenants); }
 
