@@ -262,6 +262,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   // Queues bytes on the socket; with `then_close`, closes once they are written.
   void send_raw(std::string data, bool then_close) {
+    // Most answers fit the socket's buffer at once: written here and now, they spare the
+    // loop the write queue (and libuv an epoll_ctl per answer to stop watching for POLLOUT).
+    if (!then_close) {
+      uv_buf_t now = uv_buf_init(data.data(), static_cast<unsigned>(data.size()));
+      const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_), &now, 1);
+      if (n == static_cast<int>(data.size())) return;
+      if (n > 0) data.erase(0, static_cast<size_t>(n));
+      // UV_EAGAIN or a partial write: the rest goes through the queue; an error shows there too.
+    }
     struct WriteReq {
       uv_write_t req;
       std::string data;
