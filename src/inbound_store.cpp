@@ -22,8 +22,10 @@ const char* type_name(InboundEvent::Type t) {
   return "message";
 }
 
-// The batch, one array per column (in key order: see store()), and its insert; the conflict
-// clause goes between the two (kChecked), or not (a batch all new).
+// A statement is put together from these parts by what its batch needs (statement()): the
+// common batch, all new and without bookings, runs the leanest plan.
+//
+// The batch, one array per column (in key order: see store()), and its insert.
 const std::string kInsert = R"SQL(
   WITH input AS MATERIALIZED (
     SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -39,40 +41,49 @@ const std::string kInsert = R"SQL(
            body, from_me, chat, detail,
            'epoch'::timestamptz + occurred_us * interval '1 microsecond', raw
     FROM input ORDER BY n  -- one lock order for concurrent batches)SQL";
+// Then, for a batch that may meet events stored already: each key checked, and the new
+// events (`fresh`) are those the insert returns, with their ids.
 const std::string kChecked = R"SQL(
     ON CONFLICT (tenant, provider, dedup_key) DO NOTHING)SQL";
-const std::string kJobs = R"SQL(
+const std::string kReturned = R"SQL(
     RETURNING id, tenant, provider, dedup_key
   ), fresh AS (
-    SELECT stored.id, input.* FROM stored JOIN input USING (tenant, provider, dedup_key)
+    SELECT stored.id, input.* FROM stored JOIN input USING (tenant, provider, dedup_key))SQL";
+// Or, for an insert without checks (it stores every event or fails whole): all are new.
+const std::string kAllNew = R"SQL(
+  ), fresh AS (
+    SELECT * FROM input)SQL";
+const std::string kReplies = R"SQL(
   ), replies AS (
     -- One reply per conversation (reply_rank: the conversation's rank in key order, -1 for
-    -- events that start none), unless one is already waiting.
+    -- events that start none), unless one is already waiting: that one answers these
+    -- messages too. The conflict clause is the only probe, so the reply's dedup key index is
+    -- always what finds a waiting one, whatever the planner believes of the table's size
+    -- (a join planned while `jobs` was small would scan it whole on every batch). DO
+    -- NOTHING takes no row lock, so concurrent batches never wait on each other's replies.
     INSERT INTO recado.jobs (queue, kind, payload, run_at, dedup_key, sequence_key, dedup_until_started)
     SELECT 'llm_reply', 'llm_reply',
            jsonb_build_object('tenant', min(tenant), 'provider', min(provider), 'conversation', min(conversation)),
            now() + max(debounce_us) * interval '1 microsecond',
            'llm_reply:' || min(tenant) || ':' || min(conversation),
            'conversation:' || min(tenant) || ':' || min(conversation), true
-    FROM fresh
-    WHERE reply_rank >= 0 AND NOT EXISTS (  -- the common case, a reply already waiting, costs one probe
-      SELECT 1 FROM recado.jobs j WHERE j.dedup_key = 'llm_reply:' || fresh.tenant || ':' || fresh.conversation)
+    FROM fresh WHERE reply_rank >= 0
     GROUP BY reply_rank
     ORDER BY reply_rank  -- one lock order for concurrent batches
-    -- A reply already waiting answers this message too. DO NOTHING takes no row lock, so
-    -- concurrent batches never wait on each other's reply jobs.
     ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
-  ), syncs AS (
+  ))SQL";
+// Cal.com booking events (their jobs name the inbound row, so `fresh` must carry ids).
+const std::string kSyncs = R"SQL(
+  , syncs AS (
     INSERT INTO recado.jobs (queue, kind, payload, sequence_key)
     SELECT 'calcom_sync', 'calcom_sync',
            jsonb_build_object('tenant', tenant, 'event', kind, 'booking_uid', message_id, 'inbound_id', id),
            'booking:' || tenant || ':' || message_id
     FROM fresh WHERE sync ORDER BY n
-    RETURNING id
   ))SQL";
 const std::string kStoreResult = "\n  SELECT n FROM fresh\n";
 
-// Added to kStore when a batch holds a handoff (rare), so the common batch does not pay for it.
+// When a batch holds a handoff (rare).
 const std::string kHandoffs = R"SQL(
   , handoffs AS (
     -- A human took the conversation (Chatwoot: opened, assigned, an agent's message) or
@@ -88,7 +99,7 @@ const std::string kHandoffs = R"SQL(
           handed_off_by = EXCLUDED.handed_off_by, updated_at = now()
   ))SQL";
 
-// Added when a batch holds delivery statuses: each moves its message's status forward only
+// When a batch holds delivery statuses: each moves its message's status forward only
 // (the gateways deliver them late, twice and out of order). A status that arrives before the
 // send recorded its message's id is folded in by message_store::record_sent.
 const std::string kStatuses = R"SQL(
@@ -110,18 +121,19 @@ struct Statement {
 };
 
 // The statement for a batch, by what it holds and whether its insert checks each key.
-const Statement& statement(bool handoffs, bool statuses, bool checked) {
+const Statement& statement(bool handoffs, bool statuses, bool bookings, bool checked) {
   static const auto all = [] {
-    std::array<Statement, 8> out;
-    for (int i = 0; i < 8; ++i) {
-      const bool h = i & 1, s = i & 2, c = i & 4;
+    std::array<Statement, 16> out;
+    for (int i = 0; i < 16; ++i) {
+      const bool h = i & 1, s = i & 2, b = i & 4, c = i & 8;
       out[i].name = std::string("recado_inbound_store") + (h ? "_handoffs" : "") + (s ? "_statuses" : "") +
-                    (c ? "_checked" : "");
-      out[i].sql = kInsert + (c ? kChecked : "") + kJobs + (h ? kHandoffs : "") + (s ? kStatuses : "") + kStoreResult;
+                    (b ? "_bookings" : "") + (c ? "_checked" : "");
+      out[i].sql = kInsert + (c ? kChecked : "") + (c || b ? kReturned : kAllNew) + kReplies + (b ? kSyncs : "") +
+                   (h ? kHandoffs : "") + (s ? kStatuses : "") + kStoreResult;
     }
     return out;
   }();
-  return all[handoffs | statuses << 1 | checked << 2];
+  return all[handoffs | statuses << 1 | bookings << 2 | checked << 3];
 }
 
 }  // namespace
@@ -203,10 +215,11 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
     auto holds = [&](InboundEvent::Type t) {
       return std::any_of(rows.begin(), rows.end(), [t](const Row& r) { return r.event->type == t; });
     };
-    const bool handoffs = holds(InboundEvent::Type::handoff), statuses = holds(InboundEvent::Type::status);
+    const bool handoffs = holds(InboundEvent::Type::handoff), statuses = holds(InboundEvent::Type::status),
+               bookings = holds(InboundEvent::Type::booking);
     // One statement, committed on its own: the events and their jobs, or nothing.
     auto run = [&](bool checked) {
-      const Statement& st = statement(handoffs, statuses, checked);
+      const Statement& st = statement(handoffs, statuses, bookings, checked);
       pqxx::nontransaction tx(conn);
       return std::apply([&](const auto&... c) { return job_sql::exec(tx, st.name.c_str(), st.sql, c...); }, columns);
     };
