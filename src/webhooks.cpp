@@ -136,16 +136,15 @@ void Webhooks::handle(HttpRequest& req, HttpResponder res) {
       busy.headers.emplace_back("Retry-After", "5");
       return answer(res, tenant, provider_label, std::move(busy));
     }
-    if (r.value->duplicates)
-      metrics_
-          .counter("recado_webhook_duplicates_total", "Webhook events already stored (replays)",
-                   {{"tenant", tenant}, {"provider", provider_label}})
-          .add(r.value->duplicates);
-    if (r.value->stored)
-      metrics_
-          .counter("recado_webhook_events_total", "Webhook events stored",
-                   {{"tenant", tenant}, {"provider", provider_label}})
-          .add(r.value->stored);
+    EventCounters& counters = events_[{tenant, provider_label}];
+    if (!counters.stored) {
+      counters.stored = &metrics_.counter("recado_webhook_events_total", "Webhook events stored",
+                                          {{"tenant", tenant}, {"provider", provider_label}});
+      counters.duplicates = &metrics_.counter("recado_webhook_duplicates_total", "Webhook events already stored (replays)",
+                                              {{"tenant", tenant}, {"provider", provider_label}});
+    }
+    if (r.value->duplicates) counters.duplicates->add(r.value->duplicates);
+    if (r.value->stored) counters.stored->add(r.value->stored);
     answer(res, tenant, provider_label,
            HttpResponse::json(200, "{\"accepted\":" + std::to_string(r.value->stored) +
                                        ",\"duplicates\":" + std::to_string(r.value->duplicates) + "}"));

@@ -43,6 +43,11 @@ class Webhooks {
   const Clock& clock_;
   Metrics& metrics_;
   std::map<std::tuple<std::string, std::string, int>, Counter*> answered_;  // by tenant, provider, status
+  struct EventCounters {
+    Counter* stored = nullptr;
+    Counter* duplicates = nullptr;
+  };
+  std::map<std::pair<std::string, std::string>, EventCounters> events_;  // by tenant, provider
   GroupCommit<InboundWrite, InboundWritten> commit_;
 };
 
