@@ -43,10 +43,12 @@ struct InboundWritten {
 namespace inbound_store {
 
 // How batches are inserted. Webhooks are nearly always new, so a batch is first inserted
-// without asking the unique index about each event first (ON CONFLICT), which costs a
-// fifth less; if one was stored already (a provider's retry), that insert fails whole and
-// the batch is stored again with each key checked, and so are the batches of the next
-// `window` (a provider replaying its backlog repeats itself). Shared by the committers.
+// without asking the unique index about each event first (ON CONFLICT: an extra descent of
+// the index and an extra WAL record per event; a commit of 30 webhooks under load went from
+// 1.5 to 1.2 ms without it). If one was stored already (a provider's retry), that insert
+// fails whole and the batch is stored again with each key checked, and so are the batches
+// of the next `window` (a provider replaying its backlog repeats itself). Shared by the
+// committers.
 class InsertMode {
  public:
   explicit InsertMode(Duration window = std::chrono::seconds{10}) : window_(window) {}
