@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -152,7 +153,7 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
   struct Row {
     size_t write;
     const InboundEvent* event;
-    std::string provider;
+    std::string_view provider;
   };
   // Twins within the batch (the same webhook delivered twice at once) are counted as
   // duplicates here, since one statement may insert a key only once.
@@ -161,7 +162,7 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
   for (size_t w = 0; w < writes.size(); ++w) {
     for (const InboundEvent& e : writes[w].events) {
       if (seen.emplace(writes[w].tenant, writes[w].provider, e.dedup_key).second)
-        rows.push_back({w, &e, std::string(to_string(writes[w].provider))});
+        rows.push_back({w, &e, to_string(writes[w].provider)});
       else
         ++results[w].duplicates;
     }
@@ -170,7 +171,10 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
   if (!rows.empty()) {
     // Rows in key order, and conversations ranked in key order, so that concurrent batches
     // take their locks in one order and never deadlock.
-    auto key = [&](const Row& r) { return std::tie(writes[r.write].tenant, r.provider, r.event->dedup_key); };
+    auto key = [&](const Row& r) {
+      return std::tuple<std::string_view, std::string_view, std::string_view>(writes[r.write].tenant, r.provider,
+                                                                              r.event->dedup_key);
+    };
     std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return key(a) < key(b); });
     using Conversation = std::pair<std::string_view, std::string_view>;  // tenant, chat
     std::map<Conversation, int> replies;
@@ -207,7 +211,7 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
       debounce_us.number(w.debounce.count());
       raw.text(*w.raw);
     }
-    const std::array<std::string, 19> columns = {
+    const std::array<std::reference_wrapper<const std::string>, 19> columns = {
         n.done(),         tenant.done(),  provider.done(),     type.done(),        dedup_key.done(),
         conversation.done(), message_id.done(), sender.done(), sender_name.done(), kind.done(),
         body.done(),      from_me.done(), chat.done(),         detail.done(),      occurred_us.done(),
@@ -221,7 +225,8 @@ std::vector<InboundWritten> store(pqxx::connection& conn, const std::vector<Inbo
     auto run = [&](bool checked) {
       const Statement& st = statement(handoffs, statuses, bookings, checked);
       pqxx::nontransaction tx(conn);
-      return std::apply([&](const auto&... c) { return job_sql::exec(tx, st.name.c_str(), st.sql, c...); }, columns);
+      return std::apply([&](const auto&... c) { return job_sql::exec(tx, st.name.c_str(), st.sql, c.get()...); },
+                        columns);
     };
     pqxx::result result;
     if (mode.checked(std::chrono::steady_clock::now())) {
